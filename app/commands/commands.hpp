@@ -1,0 +1,20 @@
+// Each subcommand registers its options on the app and returns how to run it once parsing is done.
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace dltrain::app {
+
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;  // returns the exit code
+};
+
+Command register_train(CLI::App& parent);
+Command register_eval(CLI::App& parent);
+Command register_config(CLI::App& parent);
+Command register_data(CLI::App& parent);
+
+}  // namespace dltrain::app

@@ -1,0 +1,67 @@
+// `dltrain eval`: score a checkpoint on a split; the model is rebuilt from the checkpoint alone.
+#include <iostream>
+
+#include "commands/commands.hpp"
+#include "dltrain/core/error.hpp"
+#include "dltrain/core/log.hpp"
+#include "dltrain/data/batches.hpp"
+#include "dltrain/device/device.hpp"
+#include "dltrain/train/checkpoint.hpp"
+#include "dltrain/train/evaluate.hpp"
+
+namespace dltrain::app {
+namespace {
+
+struct EvalOptions {
+  std::string checkpoint;
+  std::string split = "test";
+  std::string data_dir;
+  std::string device;
+  int64_t threads = -1;
+  int64_t batch_size = 0;
+  bool json = false;
+};
+
+int run_eval(const EvalOptions& o) {
+  train::LoadedCheckpoint ckpt = train::load_checkpoint(o.checkpoint);
+  const config::Config& c = ckpt.config;
+  const torch::Device device = device::resolve(o.device.empty() ? c.train.device : o.device);
+  device::configure_threads(o.threads >= 0 ? o.threads : c.train.threads);
+  const data::DatasetInfo& info = data::dataset_info(c.data.dataset);
+  const auto root = data::locate_root(info, o.data_dir.empty() ? c.data.root : o.data_dir);
+  const data::Split split = data::to_device(data::load_split(info, root, o.split), device);
+  ckpt.model.net->to(device);
+  const int64_t batch_size = o.batch_size > 0 ? o.batch_size : c.eval.batch_size;
+  const train::EvalResult r = train::evaluate(ckpt.model.net, split, batch_size, data::Normalizer{info.mean, info.std},
+                                              static_cast<int64_t>(info.class_names.size()));
+  if (o.json) {
+    nlohmann::json out = train::eval_json(r, info.class_names);
+    out["checkpoint"] = o.checkpoint;
+    out["epoch"] = ckpt.meta.epoch;
+    out["split"] = o.split;
+    out["dataset"] = info.name;
+    std::cout << out.dump(2) << std::endl;
+  } else {
+    std::cout << o.checkpoint << " (epoch " << ckpt.meta.epoch << ") on " << info.name << " " << o.split << " ("
+              << root.string() << "):\n"
+              << train::eval_text(r, info.class_names);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+Command register_eval(CLI::App& parent) {
+  auto o = std::make_shared<EvalOptions>();
+  CLI::App* app = parent.add_subcommand("eval", "Evaluate a checkpoint: accuracy, loss, per-class accuracy, confusion matrix");
+  app->add_option("--checkpoint", o->checkpoint, "Checkpoint file, e.g. runs/mnist_cnn/checkpoints/best.pt")->required();
+  app->add_option("--split", o->split, "test or train")->check(CLI::IsMember({"test", "train"}));
+  app->add_option("--data-dir", o->data_dir, "Folder holding the dataset's IDX files (default: as when trained)");
+  app->add_option("--device", o->device, "auto, cpu, cuda or cuda:N (default: as when trained)");
+  app->add_option("--threads", o->threads, "CPU threads; 0 = all available cores (default: as when trained)");
+  app->add_option("--batch-size", o->batch_size, "Evaluation batch size (default: eval.batch_size of the run)");
+  app->add_flag("--json", o->json, "Print one JSON object instead of text");
+  return {app, [o] { return run_eval(*o); }};
+}
+
+}  // namespace dltrain::app

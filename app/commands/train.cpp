@@ -1,0 +1,49 @@
+// `dltrain train`: options -> resolved config (defaults < file < --set < flags) -> run_training.
+#include <unistd.h>
+
+#include "commands/commands.hpp"
+#include "dltrain/config/config.hpp"
+#include "dltrain/core/error.hpp"
+#include "dltrain/train/loop.hpp"
+
+namespace dltrain::app {
+namespace {
+
+struct TrainOptions {
+  std::string config;
+  std::vector<std::string> overrides;
+  std::string device;
+  int64_t threads = -1;
+  std::string data_dir;
+  std::string out;
+  bool no_progress = false;
+};
+
+int run_train(const TrainOptions& o) {
+  config::Config c = config::load(o.config, o.overrides);
+  if (!o.device.empty()) c.train.device = o.device;
+  if (o.threads >= 0) c.train.threads = o.threads;
+  if (!o.data_dir.empty()) c.data.root = o.data_dir;
+  if (!o.out.empty()) c.run.output_dir = o.out;
+  train::run_training(c, !o.no_progress);
+  return kExitOk;
+}
+
+}  // namespace
+
+Command register_train(CLI::App& parent) {
+  auto o = std::make_shared<TrainOptions>();
+  CLI::App* app = parent.add_subcommand("train", "Train a model described by a JSON config");
+  app->add_option("-c,--config", o->config, "JSON config file (see configs/)")->required();
+  app->add_option("--set", o->overrides, "Override a config value: key.path=value (repeatable)");
+  app->add_option("--device", o->device, "auto, cpu, cuda or cuda:N (overrides train.device)");
+  app->add_option("--threads", o->threads, "CPU threads; 0 = all available cores (overrides train.threads)");
+  app->add_option("--data-dir", o->data_dir, "Folder holding the dataset's four IDX files (overrides data.root)");
+  app->add_option("--out", o->out, "Parent folder of run directories (overrides run.output_dir)");
+  app->add_flag("--no-progress", o->no_progress, "No progress bar or periodic step lines");
+  app->footer("A new run directory <out>/<run.name>[-N] receives config.json, metrics.csv, report.json,\n"
+              "train.log and checkpoints/{best,last}.pt. An existing run directory is never overwritten.");
+  return {app, [o] { return run_train(*o); }};
+}
+
+}  // namespace dltrain::app

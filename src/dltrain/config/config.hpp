@@ -1,0 +1,123 @@
+// The run configuration as plain structs with defaults; parse.cpp fills them from JSON in one place.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace dltrain::config {
+
+struct RunConfig {
+  std::string name = "run";
+  int64_t seed = 1;
+  std::string output_dir = "runs";
+};
+
+struct DataConfig {
+  std::string dataset = "mnist";
+  std::string root;         // folder holding the four IDX files; empty: search the usual places
+  double val_split = 0.0;   // fraction of train held out for validation (seeded)
+  int64_t limit_train = 0;  // use only the first N training images (0: all); for quick experiments
+};
+
+// One entry of model.layers. Only the fields that belong to `type` are read or written.
+struct LayerSpec {
+  std::string type;
+  int64_t out_features = 0;
+  int64_t out_channels = 0;
+  int64_t kernel_size = 0;
+  int64_t stride = 0;  // 0: 1 for conv2d, kernel_size for pooling
+  int64_t padding = 0;
+  bool bias = true;
+  double p = 0.5;                 // dropout probability
+  double negative_slope = 0.01;   // leaky_relu
+};
+
+struct ModelConfig {
+  std::string type = "mlp";  // "mlp" (shorthand) or "layers"
+  std::vector<int64_t> hidden = {128};
+  std::string activation = "relu";
+  double dropout = 0.0;
+  std::vector<LayerSpec> layers;
+};
+
+struct OptimizerConfig {
+  std::string name = "adam";
+  double lr = 1e-3;
+  double momentum = 0.0;       // sgd, rmsprop
+  bool nesterov = false;       // sgd
+  double weight_decay = 0.0;
+  std::array<double, 2> betas = {0.9, 0.999};  // adam, adamw
+  double eps = 1e-8;
+  bool amsgrad = false;        // adam, adamw
+  double alpha = 0.99;         // rmsprop smoothing
+  double rho = 0.9;            // adadelta
+  double lr_decay = 0.0;       // adagrad
+};
+
+struct SchedulerConfig {
+  std::string name = "constant";
+  int64_t step_size = 1;              // step: epochs between decays
+  double gamma = 0.1;                 // step, multistep, exponential
+  std::vector<int64_t> milestones;    // multistep: epochs
+  double warmup_epochs = 0.0;         // cosine: linear warm-up, fractional epochs allowed
+  double min_lr = 0.0;                // cosine
+  double max_lr = 0.0;                // onecycle: peak lr (0: optimizer lr)
+  double pct_start = 0.3;             // onecycle
+  double div_factor = 25.0;           // onecycle: initial lr = max_lr / div_factor
+  double final_div_factor = 1e4;      // onecycle: final lr = initial lr / final_div_factor
+};
+
+struct EarlyStoppingConfig {
+  int64_t patience = 0;  // epochs without improvement before stopping; 0: off
+  double min_delta = 0.0;
+};
+
+struct TrainConfig {
+  int64_t epochs = 10;
+  int64_t batch_size = 64;
+  OptimizerConfig optimizer;
+  SchedulerConfig scheduler;
+  double label_smoothing = 0.0;
+  double grad_clip = 0.0;  // max global L2 norm of gradients; 0: off
+  EarlyStoppingConfig early_stopping;
+  int64_t log_interval = 100;  // steps between progress lines when not on a terminal
+  std::string device = "auto";
+  int64_t threads = 0;  // 0: all available cores
+};
+
+struct EvalConfig {
+  int64_t batch_size = 1000;
+};
+
+struct Config {
+  RunConfig run;
+  DataConfig data;
+  ModelConfig model;
+  TrainConfig train;
+  EvalConfig eval;
+};
+
+// The names each part of the config accepts; the model, optimizer and data registries implement them.
+extern const std::vector<std::string> kDatasets;
+extern const std::vector<std::string> kLayerTypes;
+extern const std::vector<std::string> kActivations;
+extern const std::vector<std::string> kOptimizers;
+extern const std::vector<std::string> kSchedulers;
+
+// Parses and validates a JSON document; `source` names it in errors (usually the file path).
+// Throws ConfigError listing every problem found, one per line: "<source>: /json/path: message".
+Config from_json(const nlohmann::json& doc, const std::string& source);
+// Reads `path`, applies `overrides` ("key.path=value", see overrides.hpp), parses and validates.
+Config load(const std::filesystem::path& path, const std::vector<std::string>& overrides = {});
+// The fully resolved config, every field written: from_json(to_json(c)) == c.
+nlohmann::json to_json(const Config& config);
+
+// "Did you mean 'x'?" for `word` among `candidates`, or an empty string when nothing is close.
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
+
+}  // namespace dltrain::config

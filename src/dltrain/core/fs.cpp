@@ -1,0 +1,92 @@
+// Atomic writes and run directories (see DESIGN.md, "Nothing is lost").
+#include "dltrain/core/fs.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "dltrain/core/error.hpp"
+
+namespace dltrain::fs {
+namespace {
+
+void fsync_path(const stdfs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+stdfs::path temp_name(const stdfs::path& path) {
+  return path.parent_path() / ("." + path.filename().string() + ".tmp" + std::to_string(::getpid()));
+}
+
+}  // namespace
+
+void atomic_write_with(const stdfs::path& path, const std::function<void(const stdfs::path&)>& write) {
+  const stdfs::path tmp = temp_name(path);
+  try {
+    write(tmp);
+    fsync_path(tmp);
+    stdfs::rename(tmp, path);
+    fsync_path(path.parent_path().empty() ? stdfs::path(".") : path.parent_path());
+  } catch (...) {
+    std::error_code ignored;
+    stdfs::remove(tmp, ignored);
+    throw;
+  }
+}
+
+void atomic_write(const stdfs::path& path, const std::string& content) {
+  atomic_write_with(path, [&](const stdfs::path& tmp) {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << content;
+    out.flush();
+    if (!out) {
+      throw ConfigError(tmp.string() + ": write failed: " + std::strerror(errno),
+                        "check free disk space and permissions of " + path.parent_path().string());
+    }
+  });
+}
+
+stdfs::path create_run_dir(const stdfs::path& base, const std::string& name) {
+  std::error_code ec;
+  stdfs::create_directories(base, ec);
+  if (ec) {
+    throw ConfigError(base.string() + ": cannot create output directory: " + ec.message(),
+                      "choose a writable place with --out DIR or run.output_dir");
+  }
+  for (int n = 1; n < 10000; ++n) {
+    const stdfs::path dir = base / (n == 1 ? name : name + "-" + std::to_string(n));
+    if (stdfs::create_directory(dir, ec)) {
+      stdfs::create_directory(dir / "checkpoints", ec);
+      const stdfs::path probe = dir / ".write-test";
+      std::ofstream(probe) << "ok";
+      if (!stdfs::exists(probe)) {
+        throw ConfigError(dir.string() + ": run directory is not writable",
+                          "choose a writable place with --out DIR or run.output_dir");
+      }
+      stdfs::remove(probe, ec);
+      return dir;
+    }
+    if (ec) {
+      throw ConfigError(dir.string() + ": cannot create run directory: " + ec.message(),
+                        "choose a writable place with --out DIR or run.output_dir");
+    }
+  }
+  throw ConfigError(base.string() + ": too many runs named '" + name + "'", "set run.name or clean up old runs");
+}
+
+std::string read_file(const stdfs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw DataError(path.string() + ": cannot open: " + std::strerror(errno));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace dltrain::fs

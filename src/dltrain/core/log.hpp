@@ -1,0 +1,26 @@
+// Logging facade: plain functions over spdlog, so that headers including Torch never include spdlog/fmt.
+#pragma once
+
+#include <string>
+
+namespace dltrain::log {
+
+enum class Level { kDebug, kInfo, kWarn, kError };
+
+// Console logging to stderr; `verbose` enables debug, `quiet` shows warnings and errors only.
+void init(bool verbose, bool quiet);
+// Also append every message (debug included) to `path`, e.g. a run's train.log. Empty path stops it.
+void set_file(const std::string& path);
+
+void write(Level level, const std::string& message);
+inline void debug(const std::string& m) { write(Level::kDebug, m); }
+inline void info(const std::string& m) { write(Level::kInfo, m); }
+inline void warn(const std::string& m) { write(Level::kWarn, m); }
+inline void error(const std::string& m) { write(Level::kError, m); }
+
+// Write a line to the log file only (used for the progress bar's periodic lines on a terminal).
+void to_file(const std::string& message);
+// Flush console and file sinks.
+void flush();
+
+}  // namespace dltrain::log

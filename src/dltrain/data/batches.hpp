@@ -1,0 +1,37 @@
+// Batches drawn on the training device from whole-split tensors: one randperm per epoch, then an
+// index_select and a normalisation per batch. No per-sample Dataset, no collate, no host traffic.
+#pragma once
+
+#include <cstdint>
+
+#include <torch/torch.h>
+
+#include "dltrain/data/datasets.hpp"
+
+namespace dltrain::data {
+
+struct Batch {
+  torch::Tensor images;  // float [B, C, H, W], normalised
+  torch::Tensor labels;  // int64 [B]
+};
+
+// uint8 pixels -> (x / 255 - mean) / std, as float.
+struct Normalizer {
+  double mean = 0.0;
+  double std = 1.0;
+  torch::Tensor operator()(const torch::Tensor& pixels) const;
+};
+
+// Copies a split to `device` once; batches are then cut from it there.
+Split to_device(const Split& split, const torch::Device& device);
+
+// Training batches per epoch; the last partial batch is dropped so every step has the same shape.
+int64_t train_batches(int64_t examples, int64_t batch_size);
+
+// The b-th batch of the epoch whose order is `perm` (an index tensor on the split's device).
+Batch train_batch(const Split& split, const torch::Tensor& perm, int64_t b, int64_t batch_size, const Normalizer& norm);
+
+// The b-th batch in order (evaluation), the last one possibly partial.
+Batch eval_batch(const Split& split, int64_t b, int64_t batch_size, const Normalizer& norm);
+
+}  // namespace dltrain::data

@@ -1,0 +1,62 @@
+// The dataset registry (mnist, fashion-mnist), where their files are found, and loading them whole.
+#pragma once
+
+#include <array>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "dltrain/config/config.hpp"
+
+namespace dltrain::data {
+
+struct DataFile {
+  std::string name;    // canonical file name, gzip-compressed: train-images-idx3-ubyte.gz
+  std::string sha256;  // of the .gz file as published
+};
+
+struct DatasetInfo {
+  std::string name;
+  std::array<DataFile, 4> files;  // train images, train labels, test images, test labels
+  std::vector<std::string> class_names;
+  double mean;  // of training pixels scaled to [0, 1]; used to normalise
+  double std;
+  std::vector<std::string> mirrors;  // base URLs, tried in order by `dltrain data fetch`
+  std::vector<int64_t> image_shape = {1, 28, 28};  // C, H, W
+};
+
+// The entry for `name`; throws ConfigError listing the known datasets.
+const DatasetInfo& dataset_info(const std::string& name);
+
+// Where each of the four files lies under `root`: the .gz name, or the same name without .gz (raw).
+std::filesystem::path data_file(const std::filesystem::path& root, const DataFile& file);
+
+// Finds the folder holding `info`'s files: `explicit_root` if given; else $DLTRAIN_DATA_DIR/<name>,
+// ./data/<name>, /usr/share/datasets/<name>. Throws DataError listing the places tried.
+std::filesystem::path locate_root(const DatasetInfo& info, const std::string& explicit_root);
+
+struct Split {
+  torch::Tensor images;  // uint8 [N, 1, H, W]
+  torch::Tensor labels;  // int64 [N]
+  int64_t size() const { return labels.size(0); }
+};
+
+struct Dataset {
+  const DatasetInfo* info = nullptr;
+  std::filesystem::path root;
+  Split train;
+  Split val;  // empty (size 0) unless data.val_split > 0
+  Split test;
+  int64_t num_classes() const { return static_cast<int64_t>(info->class_names.size()); }
+};
+
+// Loads train and test whole, checks that images and labels agree, applies data.limit_train and
+// holds out data.val_split of train for validation with a permutation seeded by `seed`.
+Dataset load_dataset(const config::DataConfig& config, int64_t seed);
+
+// Loads one split ("train" or "test") without validation hold-out, e.g. for `dltrain eval`.
+Split load_split(const DatasetInfo& info, const std::filesystem::path& root, const std::string& split);
+
+}  // namespace dltrain::data

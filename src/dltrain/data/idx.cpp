@@ -1,0 +1,132 @@
+// IDX reading: zlib inflates (or passes raw bytes through), then strict header and size checks.
+#include "dltrain/data/idx.hpp"
+
+#include <zlib.h>
+
+#include <cstring>
+
+#include "dltrain/core/error.hpp"
+
+namespace dltrain::data {
+namespace {
+
+constexpr uint32_t kImagesMagic = 2051;
+constexpr uint32_t kLabelsMagic = 2049;
+constexpr uint32_t kMaxSide = 4096;
+const char* const kRefetchHint = "re-download the dataset with `dltrain data fetch <dataset>` and check it with `dltrain data verify`";
+
+uint32_t big_endian_u32(const std::string& bytes, size_t offset) {
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data() + offset);
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+std::string magic_name(uint32_t magic) {
+  if (magic == kImagesMagic) return "an IDX image file (magic 2051)";
+  if (magic == kLabelsMagic) return "an IDX label file (magic 2049)";
+  return "not an IDX file (magic " + std::to_string(magic) + ")";
+}
+
+void check_header(const std::string& bytes, const std::string& name, uint32_t want_magic, size_t header_size) {
+  if (bytes.size() < header_size) {
+    throw DataError(name + ": file too short for an IDX header (" + std::to_string(bytes.size()) + " bytes, need " +
+                        std::to_string(header_size) + ")",
+                    kRefetchHint);
+  }
+  const uint32_t magic = big_endian_u32(bytes, 0);
+  if (magic != want_magic) {
+    throw DataError(name + ": byte 0: expected " + magic_name(want_magic) + ", found " + magic_name(magic),
+                    magic == kImagesMagic || magic == kLabelsMagic ? "the image and label files may be swapped"
+                                                                   : kRefetchHint);
+  }
+}
+
+void check_size(const std::string& bytes, const std::string& name, uint64_t expected) {
+  if (bytes.size() == expected) return;
+  const std::string what = bytes.size() < expected ? "truncated" : "has trailing bytes";
+  throw DataError(name + ": " + what + ": header promises " + std::to_string(expected) + " bytes, file has " +
+                      std::to_string(bytes.size()),
+                  kRefetchHint);
+}
+
+// Copies `count` bytes from `bytes` at `offset` into a fresh uint8 tensor of `shape`.
+torch::Tensor to_tensor(const std::string& bytes, size_t offset, at::IntArrayRef shape) {
+  torch::Tensor t = torch::empty(shape, torch::kUInt8);
+  std::memcpy(t.data_ptr<uint8_t>(), bytes.data() + offset, static_cast<size_t>(t.numel()));
+  return t;
+}
+
+}  // namespace
+
+std::string read_maybe_gzip(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    throw DataError(path.string() + ": file not found", kRefetchHint);
+  }
+  gzFile file = gzopen(path.c_str(), "rb");
+  if (file == nullptr) throw DataError(path.string() + ": cannot open: " + std::strerror(errno));
+  gzbuffer(file, 1 << 20);
+  std::string out;
+  std::vector<char> chunk(1 << 20);
+  while (true) {
+    const int n = gzread(file, chunk.data(), static_cast<unsigned>(chunk.size()));
+    if (n < 0) {
+      int code = 0;
+      const std::string message = gzerror(file, &code);
+      gzclose(file);
+      throw DataError(path.string() + ": corrupt gzip data after " + std::to_string(out.size()) +
+                          " inflated bytes: " + message,
+                      kRefetchHint);
+    }
+    if (n == 0) break;
+    out.append(chunk.data(), static_cast<size_t>(n));
+  }
+  // zlib reports a gzip stream cut short only through gzerror once reading stops.
+  int code = 0;
+  const std::string message = gzerror(file, &code);
+  gzclose(file);
+  if (code != Z_OK && code != Z_STREAM_END) {
+    throw DataError(path.string() + ": corrupt or truncated gzip file: " + message, kRefetchHint);
+  }
+  return out;
+}
+
+torch::Tensor parse_idx_images(const std::string& bytes, const std::string& name) {
+  check_header(bytes, name, kImagesMagic, 16);
+  const uint32_t count = big_endian_u32(bytes, 4);
+  const uint32_t rows = big_endian_u32(bytes, 8);
+  const uint32_t cols = big_endian_u32(bytes, 12);
+  if (count == 0 || rows == 0 || cols == 0 || rows > kMaxSide || cols > kMaxSide) {
+    throw DataError(name + ": byte 4: implausible dimensions " + std::to_string(count) + " x " + std::to_string(rows) +
+                        " x " + std::to_string(cols),
+                    kRefetchHint);
+  }
+  check_size(bytes, name, 16 + uint64_t{count} * rows * cols);
+  return to_tensor(bytes, 16, {count, 1, rows, cols});
+}
+
+torch::Tensor parse_idx_labels(const std::string& bytes, const std::string& name, int64_t num_classes) {
+  check_header(bytes, name, kLabelsMagic, 8);
+  const uint32_t count = big_endian_u32(bytes, 4);
+  if (count == 0) throw DataError(name + ": byte 4: label count is 0", kRefetchHint);
+  check_size(bytes, name, 8 + uint64_t{count});
+  torch::Tensor labels = to_tensor(bytes, 8, {count});
+  const auto* p = labels.data_ptr<uint8_t>();
+  for (uint32_t i = 0; i < count; ++i) {
+    if (p[i] >= num_classes) {
+      throw DataError(name + ": byte " + std::to_string(8 + i) + ": label " + std::to_string(p[i]) + " of item " +
+                          std::to_string(i) + " is out of range 0.." + std::to_string(num_classes - 1),
+                      kRefetchHint);
+    }
+  }
+  return labels.to(torch::kInt64);
+}
+
+torch::Tensor read_idx_images(const std::filesystem::path& path) {
+  return parse_idx_images(read_maybe_gzip(path), path.string());
+}
+
+torch::Tensor read_idx_labels(const std::filesystem::path& path, int64_t num_classes) {
+  return parse_idx_labels(read_maybe_gzip(path), path.string(), num_classes);
+}
+
+}  // namespace dltrain::data

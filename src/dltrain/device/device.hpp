@@ -1,0 +1,32 @@
+// Device choice, CPU threads, the allocator and the environment facts that decide training speed.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+namespace dltrain::device {
+
+// Keeps glibc from returning large tensor buffers to the OS after every step (mmap/munmap and heap
+// trimming turn each step's allocations into page faults). Call first thing in main().
+// DLTRAIN_ALLOCATOR=system leaves glibc's defaults alone (for benchmarks).
+void tune_allocator();
+bool allocator_tuned();
+
+// "auto" -> CUDA if available else CPU (logged); "cpu"; "cuda"; "cuda:N". Throws DeviceError when the
+// device does not exist or this build has no CUDA.
+torch::Device resolve(const std::string& name);
+
+// Cores this process may run on (sched_getaffinity), at least 1.
+int available_cores();
+// Sets LibTorch's intra-op threads: `requested`, or available_cores() when 0. Returns the count in use.
+int configure_threads(int64_t requested);
+
+// Versions, device, threads, BLAS and allocator as one JSON object for report.json.
+nlohmann::json environment(const torch::Device& device);
+
+// Peak resident set size of this process in MiB (from getrusage).
+double peak_rss_mib();
+
+}  // namespace dltrain::device

@@ -1,0 +1,63 @@
+// metrics.csv and report.json writers; both go through atomic_write so readers never see half a file.
+#include "dltrain/report/writers.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "dltrain/core/fs.hpp"
+
+namespace dltrain::report {
+namespace {
+
+nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+std::string csv_number(double v, const char* format) {
+  if (!std::isfinite(v)) return "";
+  char text[64];
+  std::snprintf(text, sizeof(text), format, v);
+  return text;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const EpochRecord& r) {
+  return {{"epoch", r.epoch},
+          {"train_loss", number_or_null(r.train_loss)},
+          {"train_accuracy", number_or_null(r.train_accuracy)},
+          {"val_loss", number_or_null(r.val_loss)},
+          {"val_accuracy", number_or_null(r.val_accuracy)},
+          {"test_loss", number_or_null(r.test_loss)},
+          {"test_accuracy", number_or_null(r.test_accuracy)},
+          {"lr", r.lr},
+          {"train_seconds", r.train_seconds},
+          {"eval_seconds", r.eval_seconds},
+          {"images_per_second", r.images_per_second}};
+}
+
+void write_metrics_csv(const std::filesystem::path& path, const std::vector<EpochRecord>& records) {
+  std::string out =
+      "epoch,train_loss,train_accuracy,val_loss,val_accuracy,test_loss,test_accuracy,lr,train_seconds,eval_seconds,"
+      "images_per_second\n";
+  for (const auto& r : records) {
+    out += std::to_string(r.epoch) + "," + csv_number(r.train_loss, "%.6f") + "," + csv_number(r.train_accuracy, "%.6f") +
+           "," + csv_number(r.val_loss, "%.6f") + "," + csv_number(r.val_accuracy, "%.6f") + "," +
+           csv_number(r.test_loss, "%.6f") + "," + csv_number(r.test_accuracy, "%.6f") + "," + csv_number(r.lr, "%.6g") +
+           "," + csv_number(r.train_seconds, "%.3f") + "," + csv_number(r.eval_seconds, "%.3f") + "," +
+           csv_number(r.images_per_second, "%.1f") + "\n";
+  }
+  fs::atomic_write(path, out);
+}
+
+void write_json(const std::filesystem::path& path, const nlohmann::json& report) {
+  fs::atomic_write(path, report.dump(2) + "\n");
+}
+
+nlohmann::json step_time_summary(std::vector<double> step_seconds) {
+  if (step_seconds.empty()) return nullptr;
+  std::sort(step_seconds.begin(), step_seconds.end());
+  const auto at = [&](double q) { return 1000.0 * step_seconds[static_cast<size_t>(q * static_cast<double>(step_seconds.size() - 1))]; };
+  return {{"steps", step_seconds.size()}, {"median_ms", at(0.5)}, {"p95_ms", at(0.95)}, {"max_ms", 1000.0 * step_seconds.back()}};
+}
+
+}  // namespace dltrain::report

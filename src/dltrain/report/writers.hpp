@@ -1,0 +1,35 @@
+// The files of a run directory that scripts read: metrics.csv and report.json.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace dltrain::report {
+
+// One row of metrics.csv; NaN where a value does not apply (no validation split).
+struct EpochRecord {
+  int64_t epoch = 0;
+  double train_loss = 0, train_accuracy = 0;
+  double val_loss = 0, val_accuracy = 0;
+  double test_loss = 0, test_accuracy = 0;
+  double lr = 0;
+  double train_seconds = 0, eval_seconds = 0;
+  double images_per_second = 0;
+};
+
+nlohmann::json to_json(const EpochRecord& record);
+
+// Rewrites metrics.csv atomically with one row per epoch so far.
+void write_metrics_csv(const std::filesystem::path& path, const std::vector<EpochRecord>& records);
+
+// Writes `report` (pretty-printed) atomically.
+void write_json(const std::filesystem::path& path, const nlohmann::json& report);
+
+// Median and 95th percentile (milliseconds) of per-step times in seconds.
+nlohmann::json step_time_summary(std::vector<double> step_seconds);
+
+}  // namespace dltrain::report

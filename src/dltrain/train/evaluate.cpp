@@ -1,0 +1,85 @@
+// Evaluation: loss and confusion are summed on the device and read once at the end.
+#include "dltrain/train/evaluate.hpp"
+
+#include <cstdio>
+#include <sstream>
+
+#include "dltrain/report/metrics.hpp"
+
+namespace dltrain::train {
+
+EvalResult evaluate(torch::nn::Sequential& net, const data::Split& split, int64_t batch_size,
+                    const data::Normalizer& normalize, int64_t num_classes) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = net->is_training();
+  net->eval();
+  const auto device = split.images.device();
+  torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(device));
+  torch::Tensor confusion = torch::zeros({num_classes, num_classes}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+  const int64_t batches = (split.size() + batch_size - 1) / batch_size;
+  for (int64_t b = 0; b < batches; ++b) {
+    const data::Batch batch = data::eval_batch(split, b, batch_size, normalize);
+    const torch::Tensor logits = net->forward(batch.images);
+    loss_sum += torch::nn::functional::cross_entropy(
+                    logits, batch.labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                    .to(torch::kDouble);
+    confusion += report::confusion_matrix(logits.argmax(1), batch.labels, num_classes);
+  }
+  net->train(was_training);
+  EvalResult r;
+  r.confusion = confusion.cpu();
+  r.total = split.size();
+  r.correct = r.confusion.diagonal().sum().item<int64_t>();
+  r.accuracy = r.total > 0 ? static_cast<double>(r.correct) / static_cast<double>(r.total) : 0.0;
+  r.loss = r.total > 0 ? loss_sum.item<double>() / static_cast<double>(r.total) : 0.0;
+  return r;
+}
+
+nlohmann::json eval_json(const EvalResult& r, const std::vector<std::string>& class_names) {
+  nlohmann::json per_class = nlohmann::json::object();
+  const auto accs = report::per_class_accuracy(r.confusion);
+  for (size_t c = 0; c < accs.size(); ++c) per_class[class_names.at(c)] = accs[c];
+  std::vector<std::vector<int64_t>> matrix;
+  for (int64_t i = 0; i < r.confusion.size(0); ++i) {
+    const torch::Tensor row = r.confusion[i].contiguous();
+    matrix.emplace_back(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel());
+  }
+  return {{"accuracy", r.accuracy},
+          {"accuracy_stderr", report::accuracy_stderr(r.accuracy, r.total)},
+          {"loss", r.loss},
+          {"correct", r.correct},
+          {"examples", r.total},
+          {"per_class_accuracy", per_class},
+          {"confusion_matrix", matrix}};
+}
+
+std::string eval_text(const EvalResult& r, const std::vector<std::string>& class_names) {
+  std::ostringstream out;
+  char line[256];
+  std::snprintf(line, sizeof(line), "accuracy %.2f%% ± %.2f%% (%lld/%lld)   loss %.4f\n", 100.0 * r.accuracy,
+                100.0 * report::accuracy_stderr(r.accuracy, r.total), static_cast<long long>(r.correct),
+                static_cast<long long>(r.total), r.loss);
+  out << line << "per-class accuracy:\n";
+  const auto accs = report::per_class_accuracy(r.confusion);
+  for (size_t c = 0; c < accs.size(); ++c) {
+    std::snprintf(line, sizeof(line), "  %-12s %6.2f%%\n", class_names.at(c).c_str(), 100.0 * accs[c]);
+    out << line;
+  }
+  out << "confusion matrix (rows: true class, columns: predicted):\n      ";
+  for (size_t c = 0; c < accs.size(); ++c) {
+    std::snprintf(line, sizeof(line), "%6zu", c);
+    out << line;
+  }
+  for (int64_t i = 0; i < r.confusion.size(0); ++i) {
+    std::snprintf(line, sizeof(line), "\n  %2lld  ", static_cast<long long>(i));
+    out << line;
+    for (int64_t j = 0; j < r.confusion.size(1); ++j) {
+      std::snprintf(line, sizeof(line), "%6lld", static_cast<long long>(r.confusion[i][j].item<int64_t>()));
+      out << line;
+    }
+  }
+  out << "\n";
+  return out.str();
+}
+
+}  // namespace dltrain::train

@@ -1,0 +1,29 @@
+// Evaluation of a model on a whole split, in large batches, under no-grad and eval mode.
+#pragma once
+
+#include <cstdint>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "dltrain/data/batches.hpp"
+
+namespace dltrain::train {
+
+struct EvalResult {
+  double loss = 0.0;  // mean cross-entropy (no label smoothing)
+  double accuracy = 0.0;
+  int64_t correct = 0;
+  int64_t total = 0;
+  torch::Tensor confusion;  // int64 [C, C] on the CPU; rows are true classes
+};
+
+EvalResult evaluate(torch::nn::Sequential& net, const data::Split& split, int64_t batch_size,
+                    const data::Normalizer& normalize, int64_t num_classes);
+
+// accuracy, its standard error, loss, per-class accuracy (named) and the confusion matrix.
+nlohmann::json eval_json(const EvalResult& result, const std::vector<std::string>& class_names);
+// A human-readable block: accuracy, loss, per-class accuracy and the confusion matrix.
+std::string eval_text(const EvalResult& result, const std::vector<std::string>& class_names);
+
+}  // namespace dltrain::train

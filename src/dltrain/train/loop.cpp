@@ -1,0 +1,277 @@
+// The training run. run_training() reads top to bottom: set up (everything that can fail on bad input
+// fails here, before step 0), then the epoch loop, then the reports. Helpers above it are free functions.
+#include "dltrain/train/loop.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "dltrain/core/error.hpp"
+#include "dltrain/core/fs.hpp"
+#include "dltrain/core/log.hpp"
+#include "dltrain/data/batches.hpp"
+#include "dltrain/device/device.hpp"
+#include "dltrain/model/model.hpp"
+#include "dltrain/report/metrics.hpp"
+#include "dltrain/report/progress.hpp"
+#include "dltrain/report/writers.hpp"
+#include "dltrain/train/checkpoint.hpp"
+#include "dltrain/train/evaluate.hpp"
+#include "dltrain/train/optim.hpp"
+#include "dltrain/train/schedule.hpp"
+#include "dltrain/train/signals.hpp"
+
+namespace dltrain::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// Everything report.json needs besides the config, gathered as the run goes.
+struct RunState {
+  std::filesystem::path run_dir;
+  nlohmann::json environment, dataset, model;
+  std::vector<report::EpochRecord> history;
+  std::vector<double> step_seconds;
+  nlohmann::json final_test;
+  int64_t step = 0;
+  int64_t best_epoch = 0;
+  double best_metric = -std::numeric_limits<double>::infinity();
+  std::string monitor;  // "val_accuracy" or "test_accuracy"
+  double data_load_s = 0, train_s = 0, eval_s = 0, checkpoint_s = 0;
+  Clock::time_point start = Clock::now();
+};
+
+void check_batch_arithmetic(const config::Config& c, const data::Dataset& d) {
+  if (c.train.batch_size > d.train.size()) {
+    throw ConfigError("/train/batch_size: " + std::to_string(c.train.batch_size) + " is larger than the " +
+                          std::to_string(d.train.size()) + " training images",
+                      "lower train.batch_size (or raise data.limit_train)");
+  }
+}
+
+void print_settings(const config::Config& c, const torch::Device& device, int threads, const data::Dataset& d,
+                    const std::filesystem::path& run_dir) {
+  log::info("run directory: " + run_dir.string());
+  log::info("device: " + device.str() + ", threads: " + std::to_string(threads) +
+            (device::allocator_tuned() ? ", allocator: tuned" : ", allocator: glibc defaults"));
+  log::info("data: " + d.info->name + " from " + d.root.string() + ": train " + std::to_string(d.train.size()) +
+            ", val " + std::to_string(d.val.size()) + ", test " + std::to_string(d.test.size()));
+  log::info("settings:");
+  const nlohmann::json flat = config::to_json(c).flatten();
+  for (auto it = flat.begin(); it != flat.end(); ++it) {
+    if (it.key().rfind("/model/", 0) == 0) continue;  // the layer table below shows the model
+    log::info("  " + it.key().substr(1) + " = " + it.value().dump());
+  }
+}
+
+nlohmann::json dataset_json(const data::Dataset& d) {
+  return {{"name", d.info->name},     {"root", d.root.string()},   {"train", d.train.size()},
+          {"val", d.val.size()},      {"test", d.test.size()},     {"classes", d.info->class_names},
+          {"image_shape", std::vector<int64_t>{d.train.images.size(1), d.train.images.size(2), d.train.images.size(3)}},
+          {"normalize", {{"mean", d.info->mean}, {"std", d.info->std}}}};
+}
+
+double finite_or_throw(double value, const std::string& what, const RunState& s) {
+  if (std::isfinite(value)) return value;
+  throw TrainingDiverged(what + " became " + std::to_string(value) + " at step " + std::to_string(s.step) + " (epoch " +
+                             std::to_string(s.history.size() + 1) + ")",
+                         "lower train.optimizer.lr, set train.grad_clip (e.g. 1.0), or check the data; the last good "
+                         "checkpoint is in " + (s.run_dir / "checkpoints").string());
+}
+
+nlohmann::json report_json(const config::Config& c, const RunState& s, const std::string& status) {
+  nlohmann::json epochs = nlohmann::json::array();
+  for (const auto& r : s.history) epochs.push_back(report::to_json(r));
+  const double total = seconds_since(s.start);
+  return {{"status", status},
+          {"run_dir", s.run_dir.string()},
+          {"environment", s.environment},
+          {"config", config::to_json(c)},
+          {"dataset", s.dataset},
+          {"model", s.model},
+          {"epochs", epochs},
+          {"final_test", s.final_test},
+          {"best", {{"epoch", s.best_epoch}, {"monitor", s.monitor}, {"value", s.best_metric},
+                    {"test_accuracy", s.best_epoch > 0 ? s.history[static_cast<size_t>(s.best_epoch - 1)].test_accuracy : kNaN},
+                    {"checkpoint", (s.run_dir / "checkpoints" / "best.pt").string()}}},
+          {"timings", {{"data_load_s", s.data_load_s}, {"train_s", s.train_s}, {"eval_s", s.eval_s},
+                       {"checkpoint_s", s.checkpoint_s}, {"total_s", total},
+                       {"step_time", report::step_time_summary(s.step_seconds)}}},
+          {"peak_rss_mib", device::peak_rss_mib()}};
+}
+
+CheckpointMeta checkpoint_meta(const config::Config& c, const RunState& s, const data::Dataset& d) {
+  CheckpointMeta meta;
+  meta.epoch = static_cast<int64_t>(s.history.size());
+  meta.step = s.step;
+  meta.best_metric = s.best_metric;
+  meta.config = config::to_json(c);
+  meta.info = {{"dataset", d.info->name},
+               {"num_classes", d.num_classes()},
+               {"input_shape", s.model["input_shape"]},
+               {"metrics", s.history.empty() ? nlohmann::json(nullptr) : report::to_json(s.history.back())}};
+  return meta;
+}
+
+void print_summary(const RunState& s, const report::EpochRecord& last, const train::EvalResult& test) {
+  char line[512];
+  std::snprintf(line, sizeof(line),
+                "done: test accuracy %.2f%% ± %.2f%% (loss %.4f) after %zu epoch(s), %s training, %s total; "
+                "best epoch %lld (%s %.2f%%); %.0f img/s; peak RSS %.0f MiB",
+                100.0 * test.accuracy, 100.0 * report::accuracy_stderr(test.accuracy, test.total), test.loss,
+                s.history.size(), report::format_duration(s.train_s).c_str(),
+                report::format_duration(seconds_since(s.start)).c_str(), static_cast<long long>(s.best_epoch),
+                s.monitor.c_str(), 100.0 * s.best_metric, last.images_per_second, device::peak_rss_mib());
+  log::info(line);
+  log::info("reports: " + (s.run_dir / "report.json").string() + ", metrics.csv; checkpoints: " +
+            (s.run_dir / "checkpoints").string() + "/{best,last}.pt");
+}
+
+}  // namespace
+
+RunResult run_training(const config::Config& c, bool show_progress) {
+  RunState s;
+
+  // Set up: device, threads, seed, data, model, optimizer, run directory.
+  const torch::Device device = device::resolve(c.train.device);
+  const int threads = device::configure_threads(c.train.threads);
+  torch::manual_seed(static_cast<uint64_t>(c.run.seed));
+  auto t0 = Clock::now();
+  const data::Dataset d = data::load_dataset(c.data, c.run.seed);
+  check_batch_arithmetic(c, d);
+  model::Model m = model::build(c.model, {d.train.images.size(1), d.train.images.size(2), d.train.images.size(3)},
+                                d.num_classes());
+  m.net->to(device);
+  const std::unique_ptr<torch::optim::Optimizer> optimizer = make_optimizer(c.train.optimizer, m.net->parameters());
+  const data::Split train = data::to_device(d.train, device);
+  const data::Split val = data::to_device(d.val, device);
+  const data::Split test = data::to_device(d.test, device);
+  s.data_load_s = seconds_since(t0);
+
+  s.run_dir = fs::create_run_dir(c.run.output_dir, c.run.name);
+  log::set_file((s.run_dir / "train.log").string());
+  report::write_json(s.run_dir / "config.json", config::to_json(c));
+  s.environment = device::environment(device);
+  s.dataset = dataset_json(d);
+  s.model = model::summary_json(m);
+  s.monitor = val.size() > 0 ? "val_accuracy" : "test_accuracy";
+  print_settings(c, device, threads, d, s.run_dir);
+  log::info("model:\n" + model::summary_table(m));
+
+  const data::Normalizer normalize{d.info->mean, d.info->std};
+  const int64_t batch_size = c.train.batch_size;
+  const int64_t steps_per_epoch = data::train_batches(train.size(), batch_size);
+  const ScheduleShape schedule{c.train.optimizer.lr, steps_per_epoch, c.train.epochs};
+  const auto loss_options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(c.train.label_smoothing);
+  const auto scalar = torch::TensorOptions().device(device);
+  report::Progress progress(c.train.epochs, steps_per_epoch, batch_size, c.train.log_interval, show_progress);
+  const StopSignalGuard signals;
+  int64_t epochs_without_improvement = 0;
+  std::string status = "completed";
+  train::EvalResult test_result;
+
+  for (int64_t epoch = 1; epoch <= c.train.epochs; ++epoch) {
+    m.net->train();
+    progress.start_epoch(epoch);
+    const auto epoch_start = Clock::now();
+    const torch::Tensor perm = torch::randperm(train.size(), scalar.dtype(torch::kInt64));
+    torch::Tensor loss_sum = torch::zeros({}, scalar.dtype(torch::kFloat));
+    torch::Tensor correct = torch::zeros({}, scalar.dtype(torch::kInt64));
+    double lr = c.train.optimizer.lr;
+    for (int64_t b = 0; b < steps_per_epoch; ++b, ++s.step) {
+      if (stop_requested()) {
+        save_checkpoint(s.run_dir / "checkpoints" / "last.pt", checkpoint_meta(c, s, d), *m.net, *optimizer);
+        report::write_json(s.run_dir / "report.json", report_json(c, s, "interrupted"));
+        throw Interrupted("interrupted at epoch " + std::to_string(epoch) + ", step " + std::to_string(s.step) +
+                              "; checkpoint saved to " + (s.run_dir / "checkpoints" / "last.pt").string(),
+                          "the run directory holds the report so far");
+      }
+      const auto step_start = Clock::now();
+      lr = lr_at(c.train.scheduler, schedule, s.step);
+      set_lr(*optimizer, lr);
+      const data::Batch batch = data::train_batch(train, perm, b, batch_size, normalize);
+      m.net->zero_grad(true);
+      const torch::Tensor logits = m.net->forward(batch.images);
+      const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, batch.labels, loss_options);
+      loss.backward();
+      if (c.train.grad_clip > 0) torch::nn::utils::clip_grad_norm_(m.net->parameters(), c.train.grad_clip);
+      optimizer->step();
+      loss_sum += loss.detach();
+      correct += logits.argmax(1).eq(batch.labels).sum();
+      s.step_seconds.push_back(seconds_since(step_start));
+      if (progress.due(b)) {
+        const double mean_loss = finite_or_throw(loss_sum.item<double>() / static_cast<double>(b + 1), "training loss", s);
+        progress.show(b, mean_loss, correct.item<double>() / static_cast<double>((b + 1) * batch_size));
+      }
+    }
+    progress.end_epoch();
+
+    // End of epoch: metrics, evaluation, checkpoints, early stopping.
+    report::EpochRecord r;
+    r.epoch = epoch;
+    r.lr = lr;
+    r.train_seconds = seconds_since(epoch_start);
+    r.images_per_second = static_cast<double>(steps_per_epoch * batch_size) / r.train_seconds;
+    r.train_loss = finite_or_throw(loss_sum.item<double>() / static_cast<double>(steps_per_epoch), "training loss", s);
+    r.train_accuracy = correct.item<double>() / static_cast<double>(steps_per_epoch * batch_size);
+    s.train_s += r.train_seconds;
+    const auto eval_start = Clock::now();
+    r.val_loss = r.val_accuracy = kNaN;
+    if (val.size() > 0) {
+      const train::EvalResult v = evaluate(m.net, val, c.eval.batch_size, normalize, d.num_classes());
+      r.val_loss = v.loss;
+      r.val_accuracy = v.accuracy;
+    }
+    test_result = evaluate(m.net, test, c.eval.batch_size, normalize, d.num_classes());
+    r.test_loss = test_result.loss;
+    r.test_accuracy = test_result.accuracy;
+    r.eval_seconds = seconds_since(eval_start);
+    s.eval_s += r.eval_seconds;
+    s.history.push_back(r);
+    s.final_test = eval_json(test_result, d.info->class_names);
+
+    const double monitored = val.size() > 0 ? r.val_accuracy : r.test_accuracy;
+    const bool improved = monitored > s.best_metric + c.train.early_stopping.min_delta;
+    if (improved) {
+      s.best_metric = monitored;
+      s.best_epoch = epoch;
+      epochs_without_improvement = 0;
+    } else {
+      ++epochs_without_improvement;
+    }
+    const auto checkpoint_start = Clock::now();
+    save_checkpoint(s.run_dir / "checkpoints" / "last.pt", checkpoint_meta(c, s, d), *m.net, *optimizer);
+    if (improved) save_checkpoint(s.run_dir / "checkpoints" / "best.pt", checkpoint_meta(c, s, d), *m.net, *optimizer);
+    s.checkpoint_s += seconds_since(checkpoint_start);
+    report::write_metrics_csv(s.run_dir / "metrics.csv", s.history);
+
+    char line[320];
+    std::snprintf(line, sizeof(line),
+                  "epoch %lld/%lld  train loss %.4f acc %.2f%%  %s  test loss %.4f acc %.2f%%  lr %.3g  %.1f s  %.0f img/s%s",
+                  static_cast<long long>(epoch), static_cast<long long>(c.train.epochs), r.train_loss,
+                  100.0 * r.train_accuracy,
+                  val.size() > 0 ? ("val loss " + std::to_string(r.val_loss).substr(0, 6) + " acc " +
+                                    std::to_string(100.0 * r.val_accuracy).substr(0, 5) + "%").c_str()
+                                 : "",
+                  r.test_loss, 100.0 * r.test_accuracy, r.lr, r.train_seconds, r.images_per_second, improved ? "  *best" : "");
+    log::info(line);
+    if (c.train.early_stopping.patience > 0 && epochs_without_improvement >= c.train.early_stopping.patience) {
+      log::info("early stopping: no " + s.monitor + " improvement for " + std::to_string(epochs_without_improvement) +
+                " epoch(s)");
+      status = "early_stopped";
+      break;
+    }
+  }
+
+  report::write_json(s.run_dir / "report.json", report_json(c, s, status));
+  print_summary(s, s.history.back(), test_result);
+  log::set_file("");
+  return {s.run_dir, test_result.accuracy, s.history[static_cast<size_t>(s.best_epoch - 1)].test_accuracy,
+          static_cast<int64_t>(s.history.size())};
+}
+
+}  // namespace dltrain::train

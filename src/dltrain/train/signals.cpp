@@ -1,0 +1,40 @@
+// Signal handlers that only set an atomic flag (async-signal-safe); the loop polls it each step.
+#include "dltrain/train/signals.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+
+namespace dltrain::train {
+namespace {
+
+std::atomic<int> g_signals{0};
+struct sigaction g_old_int {};
+struct sigaction g_old_term {};
+
+void on_signal(int) {
+  if (g_signals.fetch_add(1) >= 1) _exit(130);
+  const char message[] = "\nstopping after this step and saving a checkpoint (press Ctrl-C again to quit at once)\n";
+  (void)!write(STDERR_FILENO, message, sizeof(message) - 1);
+}
+
+}  // namespace
+
+StopSignalGuard::StopSignalGuard() {
+  g_signals = 0;
+  struct sigaction action {};
+  action.sa_handler = on_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, &g_old_int);
+  sigaction(SIGTERM, &action, &g_old_term);
+}
+
+StopSignalGuard::~StopSignalGuard() {
+  sigaction(SIGINT, &g_old_int, nullptr);
+  sigaction(SIGTERM, &g_old_term, nullptr);
+}
+
+bool stop_requested() { return g_signals.load(std::memory_order_relaxed) > 0; }
+
+}  // namespace dltrain::train
