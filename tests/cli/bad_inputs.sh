@@ -1,1 +1,57 @@
-exit 77
+# The bad-input catalogue: each case gets its documented exit code and a message naming what is wrong.
+source "$(dirname "$0")/lib.sh"
+cd "$TMP"
+make_fixture good --train 100 --test 50
+cfg="$DLTRAIN_SOURCE_DIR/configs/tiny.json"
+train() { "$DLTRAIN" train --config "$@" --out runs --no-progress; }
+
+# Usage (2)
+expect 2 "" "$DLTRAIN"
+expect 2 "frobnicate|subcommand is required" "$DLTRAIN" frobnicate
+expect 2 "--config is required" "$DLTRAIN" train
+expect 2 "invalid --set 'train.epochs': expected key.path=value" train "$cfg" --data-dir good --set train.epochs
+expect 2 "empty key part" train "$cfg" --data-dir good --set train..epochs=1
+
+# Config (3)
+expect 3 "absent.json: config file not found" train absent.json
+printf '{"train": {"epochs": 3,}}' >malformed.json
+expect 3 "malformed.json:1:.*malformed JSON" train malformed.json
+expect 3 "/train/epochs: expected an integer" train "$cfg" --data-dir good --set train.epochs='"x"'
+expect 3 "unknown key 'lrr' \(did you mean 'lr'\?\)" train "$cfg" --data-dir good --set train.optimizer.lrr=1
+expect 3 "unknown name 'adamm' \(did you mean 'adam'\?\)" train "$cfg" --data-dir good --set train.optimizer.name=adamm
+expect 3 "unknown name 'cosin'" train "$cfg" --data-dir good --set train.scheduler.name=cosin
+expect 3 "unknown name 'fashion'" train "$cfg" --data-dir good --set data.dataset=fashion
+expect 3 "/model/layers/0/type: unknown name 'conv'" train "$cfg" --data-dir good --set 'model={"layers":[{"type":"conv"}]}'
+expect 3 "/model/layers/0: kernel_size 40 is larger than its 28x28 input" train "$cfg" --data-dir good \
+  --set 'model={"layers":[{"type":"conv2d","out_channels":4,"kernel_size":40},{"type":"linear","out_features":10}]}'
+expect 3 "/train/batch_size: 5000 is larger than the 90 training images" train "$cfg" --data-dir good --set train.batch_size=5000
+expect 3 "/train/optimizer/lr: must be > 0" train "$cfg" --data-dir good --set train.optimizer.lr=-0.01
+check "no run directory left by failed runs" test ! -e runs
+
+# Data (4)
+expect 4 "dataset 'mnist' not found; looked in: nowhere" train "$cfg" --data-dir nowhere
+mkdir -p none && DLTRAIN_DATA_DIR=none expect 4 "looked in: none/mnist, data/mnist, /usr/share/datasets/mnist" train "$cfg"
+cp -r good truncated && "$PYTHON" -c "
+import sys; p='truncated/train-images-idx3-ubyte.gz'; b=open(p,'rb').read(); open(p,'wb').write(b[:len(b)//2])"
+expect 4 "train-images-idx3-ubyte.gz: corrupt or truncated gzip" train "$cfg" --data-dir truncated
+cp -r good corrupt && "$PYTHON" -c "
+p='corrupt/t10k-images-idx3-ubyte.gz'; b=bytearray(open(p,'rb').read()); b[len(b)//2:len(b)//2+8]=b'\xff'*8; open(p,'wb').write(bytes(b))"
+expect 4 "t10k-images-idx3-ubyte.gz: corrupt" train "$cfg" --data-dir corrupt
+cp -r good swapped && cp good/train-labels-idx1-ubyte.gz swapped/train-images-idx3-ubyte.gz
+expect 4 "expected an IDX image file \(magic 2051\), found an IDX label file" train "$cfg" --data-dir swapped
+cp -r good mismatch && make_fixture other --train 80 --test 50 && cp other/train-labels-idx1-ubyte.gz mismatch/
+expect 4 "100 images but 80 labels" train "$cfg" --data-dir mismatch
+cp -r good badlabel && "$PYTHON" -c "
+import gzip; p='badlabel/t10k-labels-idx1-ubyte.gz'; b=bytearray(gzip.open(p).read()); b[8+3]=11; gzip.open(p,'wb').write(bytes(b))"
+expect 4 "label 11 of item 3 is out of range 0..9" train "$cfg" --data-dir badlabel
+
+# Checkpoint (5)
+expect 5 "absent.pt: checkpoint not found" "$DLTRAIN" eval --checkpoint absent.pt
+echo "garbage" >garbage.pt
+expect 5 "garbage.pt: not a readable checkpoint" "$DLTRAIN" eval --checkpoint garbage.pt
+
+# Device (6)
+expect 6 "device 'cuda' requested" train "$cfg" --data-dir good --device cuda
+expect 6 "cuda:7" train "$cfg" --data-dir good --device cuda:7
+expect 6 "unknown device 'tpu'" train "$cfg" --data-dir good --device tpu
+finish

@@ -1,1 +1,18 @@
-exit 77
+# `dltrain config validate|show` and --help documentation.
+source "$(dirname "$0")/lib.sh"
+cd "$TMP"
+for cfg in mnist_cnn mnist_mlp fashion_cnn tiny; do
+  expect 0 "OK" "$DLTRAIN" config validate --config "$DLTRAIN_SOURCE_DIR/configs/$cfg.json"
+done
+expect 0 '"epochs": 9' "$DLTRAIN" config show --config "$DLTRAIN_SOURCE_DIR/configs/tiny.json" --set train.epochs=9
+expect 0 '"rho": 0.9' "$DLTRAIN" config show --config "$DLTRAIN_SOURCE_DIR/configs/mnist_cnn.json"
+cat >multi.json <<'JSON'
+{"train": {"epochs": -1, "optimzer": {}, "batch_size": "64"}, "model": {"type": "mlp", "hidden": [0]}}
+JSON
+expect 3 "/train/epochs: must be > 0" "$DLTRAIN" config validate --config multi.json
+expect 3 "did you mean 'optimizer'" "$DLTRAIN" config validate --config multi.json
+expect 3 "/train/batch_size: expected an integer" "$DLTRAIN" config validate --config multi.json
+expect 0 "130  interrupted" "$DLTRAIN" --help
+expect 0 "--set" "$DLTRAIN" train --help
+expect 0 "^dltrain [0-9]" "$DLTRAIN" --version
+finish

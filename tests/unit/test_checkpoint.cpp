@@ -1,1 +1,50 @@
+// Checkpoints: round-trip rebuilds the same model from the file alone; damaged or foreign files fail clearly.
+#include "dltrain/core/error.hpp"
+#include "dltrain/core/fs.hpp"
+#include "dltrain/train/checkpoint.hpp"
+#include "dltrain/train/optim.hpp"
+#include "helpers.hpp"
+
 #include <catch2/catch.hpp>
+
+using namespace dltrain;
+
+TEST_CASE("checkpoint round-trip and damaged files", "[checkpoint]") {
+  testing::TempDir dir;
+  config::Config c;
+  c.model.hidden = {16};
+  torch::manual_seed(5);
+  model::Model m = model::build(c.model, {1, 28, 28}, 10);
+  auto opt = train::make_optimizer(c.train.optimizer, m.net->parameters());
+  train::CheckpointMeta meta;
+  meta.epoch = 3;
+  meta.step = 42;
+  meta.best_metric = 0.9;
+  meta.config = config::to_json(c);
+  meta.info = {{"dataset", "mnist"}, {"num_classes", 10}, {"input_shape", {1, 28, 28}}};
+  const auto path = dir.path / "last.pt";
+  train::save_checkpoint(path, meta, *m.net, *opt);
+
+  const train::LoadedCheckpoint loaded = train::load_checkpoint(path);
+  CHECK(loaded.meta.epoch == 3);
+  CHECK(loaded.meta.step == 42);
+  CHECK(loaded.meta.best_metric == 0.9);
+  CHECK(config::to_json(loaded.config) == meta.config);
+  const auto a = m.net->parameters();
+  const auto b = loaded.model.net->parameters();
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) CHECK(torch::equal(a[i], b[i]));
+
+  const std::string bytes = fs::read_file(path);
+  fs::atomic_write(dir.path / "cut.pt", bytes.substr(0, bytes.size() / 2));
+  CHECK_THROWS_AS(train::load_checkpoint(dir.path / "cut.pt"), CheckpointError);
+  fs::atomic_write(dir.path / "text.pt", "not a checkpoint");
+  CHECK_THROWS_AS(train::load_checkpoint(dir.path / "text.pt"), CheckpointError);
+  CHECK_THROWS_AS(train::load_checkpoint(dir.path / "absent.pt"), CheckpointError);
+
+  // A checkpoint whose config describes another architecture than its weights.
+  c.model.hidden = {32};
+  meta.config = config::to_json(c);
+  train::save_checkpoint(dir.path / "other.pt", meta, *m.net, *opt);
+  CHECK_THROWS_AS(train::load_checkpoint(dir.path / "other.pt"), CheckpointError);
+}

@@ -78,7 +78,19 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
   try {
     torch::serialize::InputArchive model_archive;
     archive.read("model", model_archive);
+    // Module::load replaces tensors without comparing shapes, so compare them ourselves.
+    std::vector<std::vector<int64_t>> expected;
+    for (const auto& p : out.model.net->parameters()) expected.push_back(p.sizes().vec());
     out.model.net->load(model_archive);
+    const auto loaded = out.model.net->parameters();
+    for (size_t i = 0; i < loaded.size(); ++i) {
+      if (loaded[i].sizes().vec() != expected[i]) {
+        throw CheckpointError(path.string() + ": the weights do not fit the model in its config (parameter " +
+                                  std::to_string(i) + " has shape " + c10::str(loaded[i].sizes()) + ", the model needs " +
+                                  c10::str(c10::IntArrayRef(expected[i])) + ")",
+                              "the checkpoint was written for another architecture; use the config it was trained with");
+      }
+    }
   } catch (const c10::Error& e) {
     throw CheckpointError(path.string() + ": the weights do not fit the model in its config: " + e.what_without_backtrace(),
                           "the checkpoint is damaged or was edited; use another checkpoint");

@@ -1,0 +1,43 @@
+# Helpers for CLI tests: a temporary directory per test and exit-code/output assertions.
+set -uo pipefail
+: "${DLTRAIN:?set DLTRAIN to the dltrain binary}" "${DLTRAIN_SOURCE_DIR:?}" "${PYTHON:=python3}"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+FAILED=0
+PASSED=0
+
+# expect CODE REGEX CMD... : runs CMD, checks its exit code and that its output matches REGEX.
+expect() {
+  local code=$1 regex=$2
+  shift 2
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  if [ "$rc" -ne "$code" ] || ! grep -Eq -- "$regex" <<<"$out"; then
+    echo "FAIL: $* -> exit $rc (want $code), output must match /$regex/:"
+    sed 's/^/    /' <<<"$out" | tail -15
+    FAILED=$((FAILED + 1))
+  else
+    echo "ok: exit $rc: $*"
+    PASSED=$((PASSED + 1))
+  fi
+}
+
+check() {  # check DESCRIPTION CMD... : CMD must succeed
+  local what=$1
+  shift
+  if "$@"; then echo "ok: $what"; PASSED=$((PASSED + 1)); else echo "FAIL: $what"; FAILED=$((FAILED + 1)); fi
+}
+
+finish() {
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ]
+}
+
+make_fixture() {  # make_fixture DIR [args]
+  "$PYTHON" "$DLTRAIN_SOURCE_DIR/tests/fixtures/make_idx.py" "$@"
+}
+
+json_get() {  # json_get FILE EXPR  (EXPR in Python, the document is d)
+  "$PYTHON" -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
+}
