@@ -1,4 +1,5 @@
 // dltrain entry point: build the CLI, parse, dispatch to one subcommand, map typed errors to exit codes.
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <vector>
@@ -21,6 +22,8 @@ int report(const std::string& kind, const std::string& message, const std::strin
 
 int main(int argc, char** argv) {
   dltrain::device::tune_allocator();
+  // Past a file-size limit, make writes fail (and be reported) instead of killing the process.
+  std::signal(SIGXFSZ, SIG_IGN);
 
   CLI::App app{"dltrain: train and evaluate neural networks on MNIST-family data with LibTorch"};
   app.footer("\n" + dltrain::exit_code_help() + "\nRun `dltrain <command> --help` for a command's options.");

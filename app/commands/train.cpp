@@ -4,6 +4,8 @@
 #include "commands/commands.hpp"
 #include "dltrain/config/config.hpp"
 #include "dltrain/core/error.hpp"
+#include "dltrain/config/overrides.hpp"
+#include "dltrain/train/checkpoint.hpp"
 #include "dltrain/train/loop.hpp"
 
 namespace dltrain::app {
@@ -11,6 +13,7 @@ namespace {
 
 struct TrainOptions {
   std::string config;
+  std::string resume;
   std::vector<std::string> overrides;
   std::string device;
   int64_t threads = -1;
@@ -19,13 +22,27 @@ struct TrainOptions {
   bool no_progress = false;
 };
 
+// --resume: the checkpoint's own config, with --set overrides on top (run_training logs what changed).
+config::Config resumed_config(const std::filesystem::path& checkpoint, const std::vector<std::string>& overrides) {
+  nlohmann::json doc = train::load_checkpoint(checkpoint).meta.config;
+  config::apply_overrides(doc, overrides);
+  return config::from_json(doc, checkpoint.string() + " (embedded config with --set overrides)");
+}
+
 int run_train(const TrainOptions& o) {
-  config::Config c = config::load(o.config, o.overrides);
+  if (o.config.empty() && o.resume.empty()) {
+    throw UsageError("train needs --config FILE or --resume RUN_DIR", "see dltrain train --help");
+  }
+  const std::filesystem::path resume = o.resume.empty() ? "" : train::resume_checkpoint_path(o.resume);
+  config::Config c = resume.empty() ? config::load(o.config, o.overrides) : resumed_config(resume, o.overrides);
   if (!o.device.empty()) c.train.device = o.device;
   if (o.threads >= 0) c.train.threads = o.threads;
   if (!o.data_dir.empty()) c.data.root = o.data_dir;
   if (!o.out.empty()) c.run.output_dir = o.out;
-  train::run_training(c, !o.no_progress);
+  train::RunOptions options;
+  options.show_progress = !o.no_progress;
+  options.resume_from = resume;
+  train::run_training(c, options);
   return kExitOk;
 }
 
@@ -34,7 +51,10 @@ int run_train(const TrainOptions& o) {
 Command register_train(CLI::App& parent) {
   auto o = std::make_shared<TrainOptions>();
   CLI::App* app = parent.add_subcommand("train", "Train a model described by a JSON config");
-  app->add_option("-c,--config", o->config, "JSON config file (see configs/)")->required();
+  CLI::Option* config = app->add_option("-c,--config", o->config, "JSON config file (see configs/)");
+  CLI::Option* resume = app->add_option("--resume", o->resume,
+                                        "Continue a run exactly where it stopped: its run directory or a checkpoint");
+  config->excludes(resume);
   app->add_option("--set", o->overrides, "Override a config value: key.path=value (repeatable)");
   app->add_option("--device", o->device, "auto, cpu, cuda or cuda:N (overrides train.device)");
   app->add_option("--threads", o->threads, "CPU threads; 0 = all available cores (overrides train.threads)");
@@ -42,7 +62,8 @@ Command register_train(CLI::App& parent) {
   app->add_option("--out", o->out, "Parent folder of run directories (overrides run.output_dir)");
   app->add_flag("--no-progress", o->no_progress, "No progress bar or periodic step lines");
   app->footer("A new run directory <out>/<run.name>[-N] receives config.json, metrics.csv, report.json,\n"
-              "train.log and checkpoints/{best,last}.pt. An existing run directory is never overwritten.");
+              "train.log and checkpoints/{best,last}.pt. An existing run directory is never overwritten;\n"
+              "--resume continues one in place (train.checkpoint_every sets how often last.pt is written).");
   return {app, [o] { return run_train(*o); }};
 }
 

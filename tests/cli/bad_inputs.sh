@@ -8,7 +8,8 @@ train() { "$DLTRAIN" train --config "$@" --out runs --no-progress; }
 # Usage (2)
 expect 2 "" "$DLTRAIN"
 expect 2 "frobnicate|subcommand is required" "$DLTRAIN" frobnicate
-expect 2 "--config is required" "$DLTRAIN" train
+expect 2 "train needs --config FILE or --resume RUN_DIR" "$DLTRAIN" train
+expect 2 "--config excludes --resume" train "$cfg" --resume runs
 expect 2 "invalid --set 'train.epochs': expected key.path=value" train "$cfg" --data-dir good --set train.epochs
 expect 2 "empty key part" train "$cfg" --data-dir good --set train..epochs=1
 
@@ -26,6 +27,8 @@ expect 3 "/model/layers/0: kernel_size 40 is larger than its 28x28 input" train 
   --set 'model={"layers":[{"type":"conv2d","out_channels":4,"kernel_size":40},{"type":"linear","out_features":10}]}'
 expect 3 "/train/batch_size: 5000 is larger than the 90 training images" train "$cfg" --data-dir good --set train.batch_size=5000
 expect 3 "/train/optimizer/lr: must be > 0" train "$cfg" --data-dir good --set train.optimizer.lr=-0.01
+expect 3 "/train/checkpoint_every: 'often' is not an interval" train "$cfg" --data-dir good --set 'train.checkpoint_every="often"'
+expect 3 "/train/checkpoint_every: '0 steps' is not an interval" train "$cfg" --data-dir good --set 'train.checkpoint_every="0 steps"'
 check "no run directory left by failed runs" test ! -e runs
 
 # Data (4)
@@ -50,8 +53,30 @@ expect 5 "absent.pt: checkpoint not found" "$DLTRAIN" eval --checkpoint absent.p
 echo "garbage" >garbage.pt
 expect 5 "garbage.pt: not a readable checkpoint" "$DLTRAIN" eval --checkpoint garbage.pt
 
+"$DLTRAIN" train --config "$cfg" --data-dir good --out ck --set train.epochs=1 --no-progress -q
+head -c 3000 ck/tiny/checkpoints/last.pt >truncated.pt
+expect 5 "truncated.pt: not a readable checkpoint" "$DLTRAIN" eval --checkpoint truncated.pt
+expect 5 "no such run directory or checkpoint" "$DLTRAIN" train --resume no-such-run
+expect 5 "the weights do not fit the model" "$DLTRAIN" train --resume ck/tiny --set train.epochs=2 --set 'model.hidden=[64]'
+expect 2 "not a run directory nor a checkpoint" "$DLTRAIN" train --resume truncated.pt
+expect 2 "already completed 1 of train.epochs=1" "$DLTRAIN" train --resume ck/tiny
+
 # Device (6)
 expect 6 "device 'cuda' requested" train "$cfg" --data-dir good --device cuda
 expect 6 "cuda:7" train "$cfg" --data-dir good --device cuda:7
 expect 6 "unknown device 'tpu'" train "$cfg" --data-dir good --device tpu
+
+# Training diverged (7): the step is named; the report says so.
+expect 7 "training loss became .*nan at step 1 \(epoch 1\)" "$DLTRAIN" train --config "$cfg" --data-dir good --out div \
+  --set train.optimizer.lr=1e30
+check "diverged run: report marked diverged" test "$(json_get div/tiny/report.json 'd["status"]')" = diverged
+
+# Output errors (8): before step 0, or at the failing write with nothing half-written.
+touch a-file
+expect 8 "a-file/runs: cannot create output directory: Not a directory" "$DLTRAIN" train --config "$cfg" --data-dir good --out a-file/runs
+# A file-size limit stands in for a full disk: the first checkpoint write fails.
+expect 8 "checkpoints/last.pt: write failed: File too large" \
+  bash -c 'ulimit -f 40 && exec "$0" "$@"' "$DLTRAIN" train --config "$cfg" --data-dir good --out full
+check "full disk: no temporary file left, report marked failed" \
+  bash -c "! find full -name '.*tmp*' | grep -q . && test \"\$(cd full/tiny && $PYTHON -c 'import json; print(json.load(open(\"report.json\"))[\"status\"])')\" = failed"
 finish

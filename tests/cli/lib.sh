@@ -41,3 +41,21 @@ make_fixture() {  # make_fixture DIR [args]
 json_get() {  # json_get FILE EXPR  (EXPR in Python, the document is d)
   "$PYTHON" -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
 }
+
+# Every file present must be complete: checkpoints load and evaluate, JSON parses, CSV rows are whole.
+verify_run() {  # verify_run DATA_DIR RUN_DIR
+  local data=$1 run=$2 f
+  for f in "$run"/checkpoints/last.pt "$run"/checkpoints/best.pt; do
+    [ -e "$f" ] || continue
+    "$DLTRAIN" eval --checkpoint "$f" --data-dir "$data" --json >/dev/null 2>$TMP/eval.err || { cat $TMP/eval.err; return 1; }
+  done
+  "$PYTHON" - "$run" <<'PY' || return 1
+import csv, json, os, sys
+run = sys.argv[1]
+if os.path.exists(f"{run}/report.json"):
+    json.load(open(f"{run}/report.json"))
+if os.path.exists(f"{run}/metrics.csv"):
+    rows = list(csv.reader(open(f"{run}/metrics.csv")))
+    assert rows and all(len(r) == len(rows[0]) for r in rows), "ragged metrics.csv"
+PY
+}

@@ -86,6 +86,7 @@ struct TrainConfig {
   double grad_clip = 0.0;  // max global L2 norm of gradients; 0: off
   EarlyStoppingConfig early_stopping;
   int64_t log_interval = 100;  // steps between progress lines when not on a terminal
+  std::string checkpoint_every = "1 epoch";  // "N epoch(s)" or "N step(s)": when last.pt is written
   std::string device = "auto";
   int64_t threads = 0;  // 0: all available cores
 };
@@ -116,6 +117,14 @@ Config from_json(const nlohmann::json& doc, const std::string& source);
 Config load(const std::filesystem::path& path, const std::vector<std::string>& overrides = {});
 // The fully resolved config, every field written: from_json(to_json(c)) == c.
 nlohmann::json to_json(const Config& config);
+
+// A parsed train.checkpoint_every.
+struct Interval {
+  int64_t count = 1;
+  bool steps = false;  // false: epochs
+};
+// "3 epochs", "1 epoch", "500 steps"; false when `text` is not of that form.
+bool parse_interval(const std::string& text, Interval& out);
 
 // "Did you mean 'x'?" for `word` among `candidates`, or an empty string when nothing is close.
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);

@@ -53,6 +53,13 @@ Check<std::string> device_name() {
   };
 }
 
+Check<std::string> interval() {
+  return [](const std::string& v) {
+    Interval parsed;
+    return parse_interval(v, parsed) ? std::string() : "'" + v + "' is not an interval; write e.g. \"1 epoch\" or \"500 steps\"";
+  };
+}
+
 std::string describe(const json& j) {
   std::string text = j.dump();
   return text.size() > 40 ? text.substr(0, 37) + "..." : text;
@@ -345,6 +352,7 @@ void visit(V& v, TrainConfig& c) {
   v.field("grad_clip", c.grad_clip, at_least(0.0));
   v.object("early_stopping", c.early_stopping);
   v.field("log_interval", c.log_interval, greater_than<int64_t>(0));
+  v.field("checkpoint_every", c.checkpoint_every, interval());
   v.field("device", c.device, device_name());
   v.field("threads", c.threads, at_least<int64_t>(0));
 }
@@ -386,6 +394,21 @@ void check_consistency(const Config& c, Problems& problems) {
 }
 
 }  // namespace
+
+bool parse_interval(const std::string& text, Interval& out) {
+  std::istringstream in(text);
+  int64_t count = 0;
+  std::string unit, rest;
+  if (!(in >> count) || !(in >> unit) || (in >> rest) || count <= 0) return false;
+  if (unit == "epoch" || unit == "epochs") {
+    out = {count, false};
+  } else if (unit == "step" || unit == "steps") {
+    out = {count, true};
+  } else {
+    return false;
+  }
+  return true;
+}
 
 Config from_json(const json& doc, const std::string& source) {
   Problems problems;

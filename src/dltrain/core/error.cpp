@@ -12,7 +12,8 @@ std::string exit_code_help() {
          "  4    data error (missing, corrupt or invalid dataset files)\n"
          "  5    checkpoint error (missing, corrupt or incompatible checkpoint)\n"
          "  6    device error (requested device not available)\n"
-         "  7    training diverged (loss became NaN or Inf)\n"
+         "  7    training diverged (loss became NaN or Inf; the last good checkpoint stays)\n"
+         "  8    output error (run directory not writable, disk full; nothing half-written is left)\n"
          "  130  interrupted (a checkpoint was saved)\n";
 }
 

@@ -15,6 +15,7 @@ enum ExitCode : int {
   kExitCheckpoint = 5,
   kExitDevice = 6,
   kExitDiverged = 7,
+  kExitIo = 8,
   kExitInterrupted = 130,
 };
 
@@ -43,6 +44,7 @@ DLTRAIN_ERROR_TYPE(DataError, kExitData);
 DLTRAIN_ERROR_TYPE(CheckpointError, kExitCheckpoint);
 DLTRAIN_ERROR_TYPE(DeviceError, kExitDevice);
 DLTRAIN_ERROR_TYPE(TrainingDiverged, kExitDiverged);
+DLTRAIN_ERROR_TYPE(IoError, kExitIo);
 DLTRAIN_ERROR_TYPE(Interrupted, kExitInterrupted);
 
 #undef DLTRAIN_ERROR_TYPE

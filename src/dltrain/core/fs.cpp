@@ -34,6 +34,11 @@ void atomic_write_with(const stdfs::path& path, const std::function<void(const s
     fsync_path(tmp);
     stdfs::rename(tmp, path);
     fsync_path(path.parent_path().empty() ? stdfs::path(".") : path.parent_path());
+  } catch (const stdfs::filesystem_error& e) {
+    std::error_code ignored;
+    stdfs::remove(tmp, ignored);
+    throw IoError(path.string() + ": cannot write: " + e.code().message(),
+                  "check free disk space and permissions; the previous " + path.filename().string() + " is intact");
   } catch (...) {
     std::error_code ignored;
     stdfs::remove(tmp, ignored);
@@ -47,8 +52,9 @@ void atomic_write(const stdfs::path& path, const std::string& content) {
     out << content;
     out.flush();
     if (!out) {
-      throw ConfigError(tmp.string() + ": write failed: " + std::strerror(errno),
-                        "check free disk space and permissions of " + path.parent_path().string());
+      throw IoError(path.string() + ": write failed: " + std::strerror(errno),
+                    "check free disk space and permissions of " + path.parent_path().string() + "; the previous " +
+                        path.filename().string() + ", if any, is intact");
     }
   });
 }
@@ -57,7 +63,7 @@ stdfs::path create_run_dir(const stdfs::path& base, const std::string& name) {
   std::error_code ec;
   stdfs::create_directories(base, ec);
   if (ec) {
-    throw ConfigError(base.string() + ": cannot create output directory: " + ec.message(),
+    throw IoError(base.string() + ": cannot create output directory: " + ec.message(),
                       "choose a writable place with --out DIR or run.output_dir");
   }
   for (int n = 1; n < 10000; ++n) {
@@ -67,18 +73,30 @@ stdfs::path create_run_dir(const stdfs::path& base, const std::string& name) {
       const stdfs::path probe = dir / ".write-test";
       std::ofstream(probe) << "ok";
       if (!stdfs::exists(probe)) {
-        throw ConfigError(dir.string() + ": run directory is not writable",
+        throw IoError(dir.string() + ": run directory is not writable",
                           "choose a writable place with --out DIR or run.output_dir");
       }
       stdfs::remove(probe, ec);
       return dir;
     }
     if (ec) {
-      throw ConfigError(dir.string() + ": cannot create run directory: " + ec.message(),
+      throw IoError(dir.string() + ": cannot create run directory: " + ec.message(),
                         "choose a writable place with --out DIR or run.output_dir");
     }
   }
   throw ConfigError(base.string() + ": too many runs named '" + name + "'", "set run.name or clean up old runs");
+}
+
+int remove_stale_temp_files(const stdfs::path& dir) {
+  int removed = 0;
+  std::error_code ec;
+  for (auto it = stdfs::recursive_directory_iterator(dir, ec); !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() > 1 && name[0] == '.' && name.find(".tmp") != std::string::npos && it->is_regular_file(ec)) {
+      removed += stdfs::remove(it->path(), ec) ? 1 : 0;
+    }
+  }
+  return removed;
 }
 
 std::string read_file(const stdfs::path& path) {

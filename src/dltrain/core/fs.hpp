@@ -20,6 +20,10 @@ void atomic_write_with(const stdfs::path& path, const std::function<void(const s
 // Never reuses an existing directory. Throws ConfigError if `base` cannot be created or written.
 stdfs::path create_run_dir(const stdfs::path& base, const std::string& name);
 
+// Removes the temporary files an atomic write leaves when its process is killed (kill -9) before the
+// rename, in `dir` and its subfolders. Returns how many were removed.
+int remove_stale_temp_files(const stdfs::path& dir);
+
 // Reads a whole file; throws DataError naming the file if it cannot be read.
 std::string read_file(const stdfs::path& path);
 

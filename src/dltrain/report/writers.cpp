@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
 #include "dltrain/core/fs.hpp"
 
@@ -33,6 +34,26 @@ nlohmann::json to_json(const EpochRecord& r) {
           {"train_seconds", r.train_seconds},
           {"eval_seconds", r.eval_seconds},
           {"images_per_second", r.images_per_second}};
+}
+
+EpochRecord epoch_record_from_json(const nlohmann::json& j) {
+  const auto number = [&j](const char* key) {
+    const auto& v = j.at(key);
+    return v.is_null() ? std::numeric_limits<double>::quiet_NaN() : v.get<double>();
+  };
+  EpochRecord r;
+  r.epoch = j.at("epoch").get<int64_t>();
+  r.train_loss = number("train_loss");
+  r.train_accuracy = number("train_accuracy");
+  r.val_loss = number("val_loss");
+  r.val_accuracy = number("val_accuracy");
+  r.test_loss = number("test_loss");
+  r.test_accuracy = number("test_accuracy");
+  r.lr = number("lr");
+  r.train_seconds = number("train_seconds");
+  r.eval_seconds = number("eval_seconds");
+  r.images_per_second = number("images_per_second");
+  return r;
 }
 
 void write_metrics_csv(const std::filesystem::path& path, const std::vector<EpochRecord>& records) {

@@ -22,6 +22,8 @@ struct EpochRecord {
 };
 
 nlohmann::json to_json(const EpochRecord& record);
+// The inverse of to_json (null reads back as NaN); used when a run is resumed from its checkpoint.
+EpochRecord epoch_record_from_json(const nlohmann::json& j);
 
 // Rewrites metrics.csv atomically with one row per epoch so far.
 void write_metrics_csv(const std::filesystem::path& path, const std::vector<EpochRecord>& records);

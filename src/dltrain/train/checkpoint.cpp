@@ -1,6 +1,8 @@
 // Checkpoint files: a torch::serialize archive with our own magic, format version and metadata.
 #include "dltrain/train/checkpoint.hpp"
 
+#include <sstream>
+
 #include "dltrain/core/error.hpp"
 #include "dltrain/core/fs.hpp"
 
@@ -11,6 +13,104 @@ std::string read_string(torch::serialize::InputArchive& archive, const std::stri
   c10::IValue value;
   if (!archive.try_read(key, value) || !value.isString()) return {};
   return value.toStringRef();
+}
+
+// Optional keys: absent in format 1 files and in checkpoints taken at an epoch boundary.
+template <class T>
+void read_optional(torch::serialize::InputArchive& archive, const std::string& key, T& out) {
+  c10::IValue value;
+  if (!archive.try_read(key, value)) return;
+  if constexpr (std::is_same_v<T, int64_t>) out = value.toInt();
+  if constexpr (std::is_same_v<T, double>) out = value.toDouble();
+}
+void read_optional(torch::serialize::InputArchive& archive, const std::string& key, torch::Tensor& out) {
+  torch::Tensor value;
+  if (archive.try_read(key, value)) out = value;
+}
+
+void write_tensor_if_defined(torch::serialize::OutputArchive& archive, const std::string& key, const torch::Tensor& t) {
+  if (t.defined()) archive.write(key, t.cpu());
+}
+
+// Opens `path` and checks that it is a dltrain checkpoint of a format this build reads.
+void open_archive(const std::filesystem::path& path, torch::serialize::InputArchive& archive,
+                  const torch::Device& device = torch::kCPU) {
+  if (!std::filesystem::is_regular_file(path)) {
+    throw CheckpointError(path.string() + ": checkpoint not found",
+                          "checkpoints are in <run dir>/checkpoints/best.pt and last.pt");
+  }
+  try {
+    archive.load_from(path.string(), device);
+  } catch (const c10::Error& e) {
+    throw CheckpointError(path.string() + ": not a readable checkpoint (truncated or not a dltrain file): " +
+                              e.what_without_backtrace(),
+                          "use a complete last.pt or best.pt written by `dltrain train`");
+  }
+  if (read_string(archive, "magic") != kCheckpointMagic) {
+    throw CheckpointError(path.string() + ": not a dltrain checkpoint (no dltrain magic)",
+                          "dltrain reads only checkpoints written by `dltrain train`");
+  }
+  c10::IValue value;
+  if (!archive.try_read("format_version", value) || !value.isInt()) {
+    throw CheckpointError(path.string() + ": damaged checkpoint (no format version)", "use another checkpoint");
+  }
+  if (value.toInt() > kCheckpointFormat) {
+    throw CheckpointError(path.string() + ": checkpoint format " + std::to_string(value.toInt()) +
+                              " is newer than this dltrain reads (" + std::to_string(kCheckpointFormat) + ")",
+                          "use the dltrain version that wrote it (" + read_string(archive, "dltrain_version") + ") or newer");
+  }
+}
+
+CheckpointMeta read_meta(torch::serialize::InputArchive& archive, const std::filesystem::path& path) {
+  CheckpointMeta meta;
+  try {
+    c10::IValue value;
+    archive.read("epoch", value);
+    meta.epoch = value.toInt();
+    archive.read("step", value);
+    meta.step = value.toInt();
+    archive.read("best_metric", value);
+    meta.best_metric = value.toDouble();
+    meta.config = nlohmann::json::parse(read_string(archive, "config"));
+    meta.info = nlohmann::json::parse(read_string(archive, "info"));
+    const std::string history = read_string(archive, "history");
+    if (!history.empty()) meta.history = nlohmann::json::parse(history);
+    read_optional(archive, "batch", meta.batch);
+    read_optional(archive, "epoch_seconds", meta.epoch_seconds);
+    read_optional(archive, "best_epoch", meta.best_epoch);
+    read_optional(archive, "epochs_without_improvement", meta.epochs_without_improvement);
+    read_optional(archive, "order", meta.order);
+    read_optional(archive, "loss_sum", meta.loss_sum);
+    read_optional(archive, "correct", meta.correct);
+    read_optional(archive, "cpu_rng", meta.cpu_rng);
+    read_optional(archive, "cuda_rng", meta.cuda_rng);
+  } catch (const std::exception& e) {
+    throw CheckpointError(path.string() + ": damaged checkpoint metadata: " + e.what(), "use another checkpoint");
+  }
+  return meta;
+}
+
+// Module::load replaces tensors without comparing shapes, so compare them ourselves.
+void load_weights(torch::serialize::InputArchive& archive, const std::filesystem::path& path, torch::nn::Module& net) {
+  try {
+    torch::serialize::InputArchive model_archive;
+    archive.read("model", model_archive);
+    std::vector<std::vector<int64_t>> expected;
+    for (const auto& p : net.parameters()) expected.push_back(p.sizes().vec());
+    net.load(model_archive);
+    const auto loaded = net.parameters();
+    for (size_t i = 0; i < loaded.size(); ++i) {
+      if (loaded[i].sizes().vec() != expected[i]) {
+        throw CheckpointError(path.string() + ": the weights do not fit the model in its config (parameter " +
+                                  std::to_string(i) + " has shape " + c10::str(loaded[i].sizes()) + ", the model needs " +
+                                  c10::str(c10::IntArrayRef(expected[i])) + ")",
+                              "the checkpoint was written for another architecture; use the config it was trained with");
+      }
+    }
+  } catch (const c10::Error& e) {
+    throw CheckpointError(path.string() + ": the weights do not fit the model: " + e.what_without_backtrace(),
+                          "the checkpoint was written for another architecture, or it is damaged");
+  }
 }
 
 }  // namespace
@@ -26,75 +126,75 @@ void save_checkpoint(const std::filesystem::path& path, const CheckpointMeta& me
   archive.write("best_metric", c10::IValue(meta.best_metric));
   archive.write("config", c10::IValue(meta.config.dump()));
   archive.write("info", c10::IValue(meta.info.dump()));
+  archive.write("history", c10::IValue(meta.history.dump()));
+  archive.write("batch", c10::IValue(meta.batch));
+  archive.write("epoch_seconds", c10::IValue(meta.epoch_seconds));
+  archive.write("best_epoch", c10::IValue(meta.best_epoch));
+  archive.write("epochs_without_improvement", c10::IValue(meta.epochs_without_improvement));
+  write_tensor_if_defined(archive, "order", meta.order);
+  write_tensor_if_defined(archive, "loss_sum", meta.loss_sum);
+  write_tensor_if_defined(archive, "correct", meta.correct);
+  write_tensor_if_defined(archive, "cpu_rng", meta.cpu_rng);
+  write_tensor_if_defined(archive, "cuda_rng", meta.cuda_rng);
   torch::serialize::OutputArchive model_archive;
   net.save(model_archive);
   archive.write("model", model_archive);
   torch::serialize::OutputArchive optimizer_archive;
   optimizer.save(optimizer_archive);
   archive.write("optimizer", optimizer_archive);
-  fs::atomic_write_with(path, [&](const std::filesystem::path& tmp) { archive.save_to(tmp.string()); });
+  // Serialised in memory first: LibTorch's file writer throws from its destructor when the disk is
+  // full, which terminates the process. Our own write reports the error and leaves the old file intact.
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  fs::atomic_write(path, bytes.str());
+}
+
+CheckpointMeta restore_checkpoint(const std::filesystem::path& path, const torch::Device& device,
+                                  torch::nn::Module& net, torch::optim::Optimizer& optimizer) {
+  torch::serialize::InputArchive archive;
+  open_archive(path, archive, device);
+  CheckpointMeta meta = read_meta(archive, path);
+  load_weights(archive, path, net);
+  try {
+    torch::serialize::InputArchive optimizer_archive;
+    archive.read("optimizer", optimizer_archive);
+    optimizer.load(optimizer_archive);
+  } catch (const c10::Error& e) {
+    throw CheckpointError(path.string() + ": the optimizer state does not fit: " + e.what_without_backtrace(),
+                          "resume with the optimizer the run was started with (train.optimizer.name)");
+  }
+  return meta;
+}
+
+void capture_rng(CheckpointMeta& meta, const torch::Device& device) {
+  meta.cpu_rng = at::detail::getDefaultCPUGenerator().get_state();
+  if (device.is_cuda()) meta.cuda_rng = at::globalContext().defaultGenerator(device).get_state();
+}
+
+void restore_rng(const CheckpointMeta& meta, const torch::Device& device) {
+  if (meta.cpu_rng.defined()) {
+    at::Generator cpu = at::detail::getDefaultCPUGenerator();
+    cpu.set_state(meta.cpu_rng);
+  }
+  if (meta.cuda_rng.defined() && device.is_cuda()) {
+    at::Generator gpu = at::globalContext().defaultGenerator(device);
+    gpu.set_state(meta.cuda_rng);
+  }
 }
 
 LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
-  if (!std::filesystem::is_regular_file(path)) {
-    throw CheckpointError(path.string() + ": checkpoint not found",
-                          "checkpoints are in <run dir>/checkpoints/best.pt and last.pt");
-  }
   torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path.string());
-  } catch (const c10::Error& e) {
-    throw CheckpointError(path.string() + ": not a readable checkpoint (truncated or not a dltrain file): " +
-                              e.what_without_backtrace(),
-                          "use a complete last.pt or best.pt written by `dltrain train`");
-  }
-  if (read_string(archive, "magic") != kCheckpointMagic) {
-    throw CheckpointError(path.string() + ": not a dltrain checkpoint (no dltrain magic)",
-                          "dltrain reads only checkpoints written by `dltrain train`");
-  }
-  c10::IValue value;
-  archive.read("format_version", value);
-  if (value.toInt() > kCheckpointFormat) {
-    throw CheckpointError(path.string() + ": checkpoint format " + std::to_string(value.toInt()) +
-                              " is newer than this dltrain reads (" + std::to_string(kCheckpointFormat) + ")",
-                          "use the dltrain version that wrote it (" + read_string(archive, "dltrain_version") + ") or newer");
-  }
+  open_archive(path, archive);
   LoadedCheckpoint out;
+  out.meta = read_meta(archive, path);
+  out.config = config::from_json(out.meta.config, path.string() + " (embedded config)");
   try {
-    archive.read("epoch", value);
-    out.meta.epoch = value.toInt();
-    archive.read("step", value);
-    out.meta.step = value.toInt();
-    archive.read("best_metric", value);
-    out.meta.best_metric = value.toDouble();
-    out.meta.config = nlohmann::json::parse(read_string(archive, "config"));
-    out.meta.info = nlohmann::json::parse(read_string(archive, "info"));
-  } catch (const std::exception& e) {
+    out.model = model::build(out.config.model, out.meta.info.at("input_shape").get<std::vector<int64_t>>(),
+                             out.meta.info.at("num_classes").get<int64_t>());
+  } catch (const nlohmann::json::exception& e) {
     throw CheckpointError(path.string() + ": damaged checkpoint metadata: " + e.what(), "use another checkpoint");
   }
-  out.config = config::from_json(out.meta.config, path.string() + " (embedded config)");
-  out.model = model::build(out.config.model, out.meta.info.at("input_shape").get<std::vector<int64_t>>(),
-                           out.meta.info.at("num_classes").get<int64_t>());
-  try {
-    torch::serialize::InputArchive model_archive;
-    archive.read("model", model_archive);
-    // Module::load replaces tensors without comparing shapes, so compare them ourselves.
-    std::vector<std::vector<int64_t>> expected;
-    for (const auto& p : out.model.net->parameters()) expected.push_back(p.sizes().vec());
-    out.model.net->load(model_archive);
-    const auto loaded = out.model.net->parameters();
-    for (size_t i = 0; i < loaded.size(); ++i) {
-      if (loaded[i].sizes().vec() != expected[i]) {
-        throw CheckpointError(path.string() + ": the weights do not fit the model in its config (parameter " +
-                                  std::to_string(i) + " has shape " + c10::str(loaded[i].sizes()) + ", the model needs " +
-                                  c10::str(c10::IntArrayRef(expected[i])) + ")",
-                              "the checkpoint was written for another architecture; use the config it was trained with");
-      }
-    }
-  } catch (const c10::Error& e) {
-    throw CheckpointError(path.string() + ": the weights do not fit the model in its config: " + e.what_without_backtrace(),
-                          "the checkpoint is damaged or was edited; use another checkpoint");
-  }
+  load_weights(archive, path, *out.model.net);
   return out;
 }
 

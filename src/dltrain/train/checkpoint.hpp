@@ -1,5 +1,6 @@
-// Versioned checkpoints: model, optimizer state, position and the resolved config, written atomically.
-// `dltrain eval` rebuilds the model from the file alone.
+// Versioned checkpoints: model, optimizer state, the run's exact position and the resolved config,
+// written atomically. `dltrain eval` rebuilds the model from the file alone; `dltrain train --resume`
+// continues bit for bit (format 2; format 1 files still load for eval).
 #pragma once
 
 #include <cstdint>
@@ -14,7 +15,7 @@
 namespace dltrain::train {
 
 inline constexpr const char* kCheckpointMagic = "dltrain-checkpoint";
-inline constexpr int64_t kCheckpointFormat = 1;
+inline constexpr int64_t kCheckpointFormat = 2;
 
 struct CheckpointMeta {
   int64_t epoch = 0;  // epochs completed
@@ -23,6 +24,16 @@ struct CheckpointMeta {
   nlohmann::json config;  // the resolved config
   // dataset, num_classes, input_shape, and the metrics measured when it was saved
   nlohmann::json info;
+
+  // What resuming needs. A mid-epoch checkpoint (batch > 0) also holds that epoch's data order and
+  // running sums, so the rest of the epoch sees exactly the batches it would have seen.
+  int64_t batch = 0;  // batches of epoch + 1 already trained
+  torch::Tensor order, loss_sum, correct;
+  double epoch_seconds = 0.0;  // training time already spent in that epoch
+  int64_t best_epoch = 0;
+  int64_t epochs_without_improvement = 0;
+  nlohmann::json history = nlohmann::json::array();  // one record per completed epoch, as in report.json
+  torch::Tensor cpu_rng, cuda_rng;                   // generator states (cuda_rng in CUDA runs only)
 };
 
 // Writes `path` through a temporary file and a rename: the old file stays intact until the new one is complete.
@@ -34,6 +45,15 @@ struct LoadedCheckpoint {
   config::Config config;
   model::Model model;
 };
+
+// Loads weights and optimizer state into an existing model and optimizer (for --resume) and returns the
+// rest. Throws CheckpointError like load_checkpoint, also when the weights do not fit `net`.
+CheckpointMeta restore_checkpoint(const std::filesystem::path& path, const torch::Device& device,
+                                  torch::nn::Module& net, torch::optim::Optimizer& optimizer);
+
+// The random generators' states (CPU, and the device's when it is a GPU) into / out of `meta`.
+void capture_rng(CheckpointMeta& meta, const torch::Device& device);
+void restore_rng(const CheckpointMeta& meta, const torch::Device& device);
 
 // Reads a checkpoint and rebuilds its model (weights loaded, on the CPU). Throws CheckpointError for a
 // missing, truncated or foreign file, a newer format, or weights that do not fit the architecture.

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <optional>
+#include <utility>
 
 #include "dltrain/core/error.hpp"
 #include "dltrain/core/fs.hpp"
@@ -41,6 +43,7 @@ struct RunState {
   int64_t best_epoch = 0;
   double best_metric = -std::numeric_limits<double>::infinity();
   std::string monitor;  // "val_accuracy" or "test_accuracy"
+  int64_t epochs_without_improvement = 0;
   double data_load_s = 0, train_s = 0, eval_s = 0, checkpoint_s = 0;
   Clock::time_point start = Clock::now();
 };
@@ -79,8 +82,8 @@ double finite_or_throw(double value, const std::string& what, const RunState& s)
   if (std::isfinite(value)) return value;
   throw TrainingDiverged(what + " became " + std::to_string(value) + " at step " + std::to_string(s.step) + " (epoch " +
                              std::to_string(s.history.size() + 1) + ")",
-                         "lower train.optimizer.lr, set train.grad_clip (e.g. 1.0), or check the data; the last good "
-                         "checkpoint is in " + (s.run_dir / "checkpoints").string());
+                         "lower train.optimizer.lr, set train.grad_clip (e.g. 1.0), or check the data; checkpoints "
+                         "saved before it (if any) are intact in " + (s.run_dir / "checkpoints").string());
 }
 
 nlohmann::json report_json(const config::Config& c, const RunState& s, const std::string& status) {
@@ -104,17 +107,83 @@ nlohmann::json report_json(const config::Config& c, const RunState& s, const std
           {"peak_rss_mib", device::peak_rss_mib()}};
 }
 
-CheckpointMeta checkpoint_meta(const config::Config& c, const RunState& s, const data::Dataset& d) {
+// The current epoch's data order and running sums: what a mid-epoch checkpoint must hold.
+struct EpochCursor {
+  torch::Tensor order, loss_sum, correct;
+  int64_t next_batch = 0;
+  double seconds_before = 0.0;  // training time spent in this epoch before a resume
+};
+
+EpochCursor new_epoch(int64_t examples, const torch::TensorOptions& on_device) {
+  return {torch::randperm(examples, on_device.dtype(torch::kInt64)), torch::zeros({}, on_device.dtype(torch::kFloat)),
+          torch::zeros({}, on_device.dtype(torch::kInt64))};
+}
+
+EpochCursor resumed_epoch(const CheckpointMeta& meta, const torch::Device& device) {
+  return {meta.order.to(device), meta.loss_sum.to(device), meta.correct.to(device), meta.batch, meta.epoch_seconds};
+}
+
+// `cursor` is null at an epoch boundary; `epoch_seconds` is the time spent so far in a cut epoch.
+CheckpointMeta checkpoint_meta(const config::Config& c, const RunState& s, const data::Dataset& d,
+                               const torch::Device& device, const EpochCursor* cursor = nullptr,
+                               double epoch_seconds = 0.0) {
   CheckpointMeta meta;
   meta.epoch = static_cast<int64_t>(s.history.size());
   meta.step = s.step;
   meta.best_metric = s.best_metric;
+  meta.best_epoch = s.best_epoch;
+  meta.epochs_without_improvement = s.epochs_without_improvement;
   meta.config = config::to_json(c);
   meta.info = {{"dataset", d.info->name},
                {"num_classes", d.num_classes()},
                {"input_shape", s.model["input_shape"]},
                {"metrics", s.history.empty() ? nlohmann::json(nullptr) : report::to_json(s.history.back())}};
+  for (const auto& r : s.history) meta.history.push_back(report::to_json(r));
+  if (cursor != nullptr) {
+    meta.batch = cursor->next_batch;
+    meta.order = cursor->order;
+    meta.loss_sum = cursor->loss_sum;
+    meta.correct = cursor->correct;
+    meta.epoch_seconds = epoch_seconds;
+  }
+  capture_rng(meta, device);
   return meta;
+}
+
+// Takes over a checkpoint's position: history, step count, best model, early-stopping count.
+void restore_state(const CheckpointMeta& meta, RunState& s) {
+  for (const auto& j : meta.history) s.history.push_back(report::epoch_record_from_json(j));
+  for (const auto& r : s.history) {
+    s.train_s += r.train_seconds;
+    s.eval_s += r.eval_seconds;
+  }
+  s.step = meta.step;
+  s.best_metric = meta.best_metric;
+  s.best_epoch = meta.best_epoch;
+  s.epochs_without_improvement = meta.epochs_without_improvement;
+}
+
+void log_config_changes(const nlohmann::json& before, const nlohmann::json& after) {
+  const nlohmann::json old_flat = before.flatten(), new_flat = after.flatten();
+  for (auto it = new_flat.begin(); it != new_flat.end(); ++it) {
+    const auto was = old_flat.find(it.key());
+    if (was == old_flat.end() || *was != it.value()) {
+      log::info("resume: " + it.key().substr(1) + " changed: " + (was == old_flat.end() ? "(unset)" : was->dump()) +
+                " -> " + it.value().dump());
+    }
+  }
+}
+
+void log_epoch(const config::Config& c, const report::EpochRecord& r, bool has_val, bool improved) {
+  char val_text[64] = "";
+  if (has_val) std::snprintf(val_text, sizeof(val_text), "val loss %.4f acc %.2f%%", r.val_loss, 100.0 * r.val_accuracy);
+  char line[320];
+  std::snprintf(line, sizeof(line),
+                "epoch %lld/%lld  train loss %.4f acc %.2f%%  %s  test loss %.4f acc %.2f%%  lr %.3g  %.1f s  %.0f img/s%s",
+                static_cast<long long>(r.epoch), static_cast<long long>(c.train.epochs), r.train_loss,
+                100.0 * r.train_accuracy, val_text, r.test_loss, 100.0 * r.test_accuracy, r.lr, r.train_seconds,
+                r.images_per_second, improved ? "  *best" : "");
+  log::info(line);
 }
 
 void print_summary(const RunState& s, const report::EpochRecord& last, const train::EvalResult& test) {
@@ -133,8 +202,9 @@ void print_summary(const RunState& s, const report::EpochRecord& last, const tra
 
 }  // namespace
 
-RunResult run_training(const config::Config& c, bool show_progress) {
+RunResult run_training(const config::Config& c, const RunOptions& options) {
   RunState s;
+  const bool resuming = !options.resume_from.empty();
 
   // Set up: device, threads, seed, data, model, optimizer, run directory.
   const torch::Device device = device::resolve(c.train.device);
@@ -152,8 +222,29 @@ RunResult run_training(const config::Config& c, bool show_progress) {
   const data::Split test = data::to_device(d.test, device);
   s.data_load_s = seconds_since(t0);
 
-  s.run_dir = fs::create_run_dir(c.run.output_dir, c.run.name);
+  CheckpointMeta resumed;
+  if (resuming) {
+    resumed = restore_checkpoint(options.resume_from, device, *m.net, *optimizer);
+    restore_state(resumed, s);
+    restore_rng(resumed, device);  // after the model's initialisation drew from the generator
+    s.run_dir = options.resume_from.parent_path().parent_path();
+    if (const int stale = fs::remove_stale_temp_files(s.run_dir); stale > 0) {
+      log::info("resume: removed " + std::to_string(stale) + " temporary file(s) of an interrupted write");
+    }
+    if (static_cast<int64_t>(s.history.size()) >= c.train.epochs) {
+      throw UsageError(options.resume_from.string() + ": the run already completed " + std::to_string(s.history.size()) +
+                           " of train.epochs=" + std::to_string(c.train.epochs) + " epochs",
+                       "to train further, raise the epoch count: --resume ... --set train.epochs=N");
+    }
+  } else {
+    s.run_dir = fs::create_run_dir(c.run.output_dir, c.run.name);
+  }
   log::set_file((s.run_dir / "train.log").string());
+  if (resuming) {
+    log::info("resuming " + options.resume_from.string() + " at epoch " + std::to_string(resumed.epoch + 1) +
+              ", batch " + std::to_string(resumed.batch) + " (step " + std::to_string(resumed.step) + ")");
+    log_config_changes(resumed.config, config::to_json(c));
+  }
   report::write_json(s.run_dir / "config.json", config::to_json(c));
   s.environment = device::environment(device);
   s.dataset = dataset_json(d);
@@ -167,104 +258,134 @@ RunResult run_training(const config::Config& c, bool show_progress) {
   const int64_t steps_per_epoch = data::train_batches(train.size(), batch_size);
   const ScheduleShape schedule{c.train.optimizer.lr, steps_per_epoch, c.train.epochs};
   const auto loss_options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(c.train.label_smoothing);
-  const auto scalar = torch::TensorOptions().device(device);
-  report::Progress progress(c.train.epochs, steps_per_epoch, batch_size, c.train.log_interval, show_progress);
+  const auto on_device = torch::TensorOptions().device(device);
+  config::Interval checkpoint_every;
+  config::parse_interval(c.train.checkpoint_every, checkpoint_every);
+  const bool check_every_step = device.is_cpu();  // a host sync per step costs nothing on the CPU
+  const std::filesystem::path last_pt = s.run_dir / "checkpoints" / "last.pt";
+  const std::filesystem::path best_pt = s.run_dir / "checkpoints" / "best.pt";
+  report::Progress progress(c.train.epochs, steps_per_epoch, batch_size, c.train.log_interval, options.show_progress);
   const StopSignalGuard signals;
-  int64_t epochs_without_improvement = 0;
   std::string status = "completed";
   train::EvalResult test_result;
+  std::optional<EpochCursor> pending;
+  if (resuming && resumed.order.defined()) pending = resumed_epoch(resumed, device);
+  report::write_json(s.run_dir / "report.json", report_json(c, s, "running"));
 
-  for (int64_t epoch = 1; epoch <= c.train.epochs; ++epoch) {
-    m.net->train();
-    progress.start_epoch(epoch);
-    const auto epoch_start = Clock::now();
-    const torch::Tensor perm = torch::randperm(train.size(), scalar.dtype(torch::kInt64));
-    torch::Tensor loss_sum = torch::zeros({}, scalar.dtype(torch::kFloat));
-    torch::Tensor correct = torch::zeros({}, scalar.dtype(torch::kInt64));
-    double lr = c.train.optimizer.lr;
-    for (int64_t b = 0; b < steps_per_epoch; ++b, ++s.step) {
-      if (stop_requested()) {
-        save_checkpoint(s.run_dir / "checkpoints" / "last.pt", checkpoint_meta(c, s, d), *m.net, *optimizer);
-        report::write_json(s.run_dir / "report.json", report_json(c, s, "interrupted"));
-        throw Interrupted("interrupted at epoch " + std::to_string(epoch) + ", step " + std::to_string(s.step) +
-                              "; checkpoint saved to " + (s.run_dir / "checkpoints" / "last.pt").string(),
-                          "the run directory holds the report so far");
+  try {
+    for (int64_t epoch = static_cast<int64_t>(s.history.size()) + 1; epoch <= c.train.epochs; ++epoch) {
+      m.net->train();
+      progress.start_epoch(epoch);
+      const auto epoch_start = Clock::now();
+      EpochCursor e = pending ? *std::exchange(pending, std::nullopt) : new_epoch(train.size(), on_device);
+      double lr = c.train.optimizer.lr;
+      for (int64_t b = e.next_batch; b < steps_per_epoch; ++b) {
+        if (stop_requested()) {
+          e.next_batch = b;
+          save_checkpoint(last_pt, checkpoint_meta(c, s, d, device, &e, e.seconds_before + seconds_since(epoch_start)),
+                          *m.net, *optimizer);
+          throw Interrupted("interrupted at epoch " + std::to_string(epoch) + ", step " + std::to_string(s.step) +
+                                "; checkpoint saved to " + last_pt.string(),
+                            "continue with: dltrain train --resume " + s.run_dir.string());
+        }
+        const auto step_start = Clock::now();
+        lr = lr_at(c.train.scheduler, schedule, s.step);
+        set_lr(*optimizer, lr);
+        const data::Batch batch = data::train_batch(train, e.order, b, batch_size, normalize);
+        m.net->zero_grad(true);
+        const torch::Tensor logits = m.net->forward(batch.images);
+        const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, batch.labels, loss_options);
+        if (check_every_step) finite_or_throw(loss.item<double>(), "training loss", s);
+        loss.backward();
+        if (c.train.grad_clip > 0) torch::nn::utils::clip_grad_norm_(m.net->parameters(), c.train.grad_clip);
+        optimizer->step();
+        ++s.step;
+        e.loss_sum += loss.detach();
+        e.correct += logits.argmax(1).eq(batch.labels).sum();
+        s.step_seconds.push_back(seconds_since(step_start));
+        if (progress.due(b)) {
+          const double mean_loss =
+              finite_or_throw(e.loss_sum.item<double>() / static_cast<double>(b + 1), "training loss", s);
+          progress.show(b, mean_loss, e.correct.item<double>() / static_cast<double>((b + 1) * batch_size));
+        }
+        if (checkpoint_every.steps && s.step % checkpoint_every.count == 0 && b + 1 < steps_per_epoch) {
+          e.next_batch = b + 1;
+          const auto checkpoint_start = Clock::now();
+          save_checkpoint(last_pt, checkpoint_meta(c, s, d, device, &e, e.seconds_before + seconds_since(epoch_start)),
+                          *m.net, *optimizer);
+          s.checkpoint_s += seconds_since(checkpoint_start);
+        }
+        if (options.after_step) options.after_step(s.step);
       }
-      const auto step_start = Clock::now();
-      lr = lr_at(c.train.scheduler, schedule, s.step);
-      set_lr(*optimizer, lr);
-      const data::Batch batch = data::train_batch(train, perm, b, batch_size, normalize);
-      m.net->zero_grad(true);
-      const torch::Tensor logits = m.net->forward(batch.images);
-      const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, batch.labels, loss_options);
-      loss.backward();
-      if (c.train.grad_clip > 0) torch::nn::utils::clip_grad_norm_(m.net->parameters(), c.train.grad_clip);
-      optimizer->step();
-      loss_sum += loss.detach();
-      correct += logits.argmax(1).eq(batch.labels).sum();
-      s.step_seconds.push_back(seconds_since(step_start));
-      if (progress.due(b)) {
-        const double mean_loss = finite_or_throw(loss_sum.item<double>() / static_cast<double>(b + 1), "training loss", s);
-        progress.show(b, mean_loss, correct.item<double>() / static_cast<double>((b + 1) * batch_size));
+      progress.end_epoch();
+
+      // End of epoch: metrics, evaluation, early stopping, checkpoints.
+      report::EpochRecord r;
+      r.epoch = epoch;
+      r.lr = lr;
+      r.train_seconds = e.seconds_before + seconds_since(epoch_start);
+      r.images_per_second = static_cast<double>(steps_per_epoch * batch_size) / r.train_seconds;
+      r.train_loss = finite_or_throw(e.loss_sum.item<double>() / static_cast<double>(steps_per_epoch), "training loss", s);
+      r.train_accuracy = e.correct.item<double>() / static_cast<double>(steps_per_epoch * batch_size);
+      s.train_s += r.train_seconds;
+      const auto eval_start = Clock::now();
+      r.val_loss = r.val_accuracy = kNaN;
+      if (val.size() > 0) {
+        const train::EvalResult v = evaluate(m.net, val, c.eval.batch_size, normalize, d.num_classes());
+        r.val_loss = v.loss;
+        r.val_accuracy = v.accuracy;
+      }
+      test_result = evaluate(m.net, test, c.eval.batch_size, normalize, d.num_classes());
+      r.test_loss = test_result.loss;
+      r.test_accuracy = test_result.accuracy;
+      r.eval_seconds = seconds_since(eval_start);
+      s.eval_s += r.eval_seconds;
+      s.history.push_back(r);
+      s.final_test = eval_json(test_result, d.info->class_names);
+
+      const double monitored = val.size() > 0 ? r.val_accuracy : r.test_accuracy;
+      const bool improved = monitored > s.best_metric + c.train.early_stopping.min_delta;
+      if (improved) {
+        s.best_metric = monitored;
+        s.best_epoch = epoch;
+        s.epochs_without_improvement = 0;
+      } else {
+        ++s.epochs_without_improvement;
+      }
+      const bool stop_early =
+          c.train.early_stopping.patience > 0 && s.epochs_without_improvement >= c.train.early_stopping.patience;
+      const bool last_epoch = epoch == c.train.epochs || stop_early;
+      const auto checkpoint_start = Clock::now();
+      if (checkpoint_every.steps || epoch % checkpoint_every.count == 0 || last_epoch) {
+        save_checkpoint(last_pt, checkpoint_meta(c, s, d, device), *m.net, *optimizer);
+      }
+      if (improved) save_checkpoint(best_pt, checkpoint_meta(c, s, d, device), *m.net, *optimizer);
+      s.checkpoint_s += seconds_since(checkpoint_start);
+      report::write_metrics_csv(s.run_dir / "metrics.csv", s.history);
+      report::write_json(s.run_dir / "report.json", report_json(c, s, last_epoch ? "completed" : "running"));
+      log_epoch(c, r, val.size() > 0, improved);
+      if (stop_early) {
+        log::info("early stopping: no " + s.monitor + " improvement for " + std::to_string(s.epochs_without_improvement) +
+                  " epoch(s)");
+        status = "early_stopped";
+        break;
       }
     }
-    progress.end_epoch();
-
-    // End of epoch: metrics, evaluation, checkpoints, early stopping.
-    report::EpochRecord r;
-    r.epoch = epoch;
-    r.lr = lr;
-    r.train_seconds = seconds_since(epoch_start);
-    r.images_per_second = static_cast<double>(steps_per_epoch * batch_size) / r.train_seconds;
-    r.train_loss = finite_or_throw(loss_sum.item<double>() / static_cast<double>(steps_per_epoch), "training loss", s);
-    r.train_accuracy = correct.item<double>() / static_cast<double>(steps_per_epoch * batch_size);
-    s.train_s += r.train_seconds;
-    const auto eval_start = Clock::now();
-    r.val_loss = r.val_accuracy = kNaN;
-    if (val.size() > 0) {
-      const train::EvalResult v = evaluate(m.net, val, c.eval.batch_size, normalize, d.num_classes());
-      r.val_loss = v.loss;
-      r.val_accuracy = v.accuracy;
+  } catch (const Error& e) {
+    // The report says how the run ended; the checkpoints already written stay as they are.
+    const std::string ended = dynamic_cast<const Interrupted*>(&e) != nullptr       ? "interrupted"
+                              : dynamic_cast<const TrainingDiverged*>(&e) != nullptr ? "diverged"
+                                                                                     : "failed";
+    nlohmann::json report = report_json(c, s, ended);
+    report["error"] = {{"message", e.what()}, {"hint", e.hint()}};
+    try {
+      report::write_json(s.run_dir / "report.json", report);
+      report::write_metrics_csv(s.run_dir / "metrics.csv", s.history);
+    } catch (const Error&) {
+      // The disk that failed the run may fail this too; the original error is the one to report.
     }
-    test_result = evaluate(m.net, test, c.eval.batch_size, normalize, d.num_classes());
-    r.test_loss = test_result.loss;
-    r.test_accuracy = test_result.accuracy;
-    r.eval_seconds = seconds_since(eval_start);
-    s.eval_s += r.eval_seconds;
-    s.history.push_back(r);
-    s.final_test = eval_json(test_result, d.info->class_names);
-
-    const double monitored = val.size() > 0 ? r.val_accuracy : r.test_accuracy;
-    const bool improved = monitored > s.best_metric + c.train.early_stopping.min_delta;
-    if (improved) {
-      s.best_metric = monitored;
-      s.best_epoch = epoch;
-      epochs_without_improvement = 0;
-    } else {
-      ++epochs_without_improvement;
-    }
-    const auto checkpoint_start = Clock::now();
-    save_checkpoint(s.run_dir / "checkpoints" / "last.pt", checkpoint_meta(c, s, d), *m.net, *optimizer);
-    if (improved) save_checkpoint(s.run_dir / "checkpoints" / "best.pt", checkpoint_meta(c, s, d), *m.net, *optimizer);
-    s.checkpoint_s += seconds_since(checkpoint_start);
-    report::write_metrics_csv(s.run_dir / "metrics.csv", s.history);
-
-    char line[320];
-    std::snprintf(line, sizeof(line),
-                  "epoch %lld/%lld  train loss %.4f acc %.2f%%  %s  test loss %.4f acc %.2f%%  lr %.3g  %.1f s  %.0f img/s%s",
-                  static_cast<long long>(epoch), static_cast<long long>(c.train.epochs), r.train_loss,
-                  100.0 * r.train_accuracy,
-                  val.size() > 0 ? ("val loss " + std::to_string(r.val_loss).substr(0, 6) + " acc " +
-                                    std::to_string(100.0 * r.val_accuracy).substr(0, 5) + "%").c_str()
-                                 : "",
-                  r.test_loss, 100.0 * r.test_accuracy, r.lr, r.train_seconds, r.images_per_second, improved ? "  *best" : "");
-    log::info(line);
-    if (c.train.early_stopping.patience > 0 && epochs_without_improvement >= c.train.early_stopping.patience) {
-      log::info("early stopping: no " + s.monitor + " improvement for " + std::to_string(epochs_without_improvement) +
-                " epoch(s)");
-      status = "early_stopped";
-      break;
-    }
+    log::set_file("");
+    throw;
   }
 
   report::write_json(s.run_dir / "report.json", report_json(c, s, status));
@@ -272,6 +393,19 @@ RunResult run_training(const config::Config& c, bool show_progress) {
   log::set_file("");
   return {s.run_dir, test_result.accuracy, s.history[static_cast<size_t>(s.best_epoch - 1)].test_accuracy,
           static_cast<int64_t>(s.history.size())};
+}
+
+std::filesystem::path resume_checkpoint_path(const std::filesystem::path& path) {
+  if (!std::filesystem::exists(path)) {
+    throw CheckpointError("--resume " + path.string() + ": no such run directory or checkpoint",
+                          "pass a run directory (e.g. runs/mnist_cnn) or its checkpoints/last.pt");
+  }
+  if (std::filesystem::is_directory(path)) return path / "checkpoints" / "last.pt";
+  if (path.parent_path().filename() != "checkpoints") {
+    throw UsageError("--resume " + path.string() + ": not a run directory nor a checkpoint in a run's checkpoints/ folder",
+                     "pass the run directory (e.g. runs/mnist_cnn) or its checkpoints/last.pt; training continues there");
+  }
+  return path;
 }
 
 }  // namespace dltrain::train

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 
 #include "dltrain/config/config.hpp"
 
@@ -14,9 +15,21 @@ struct RunResult {
   int64_t epochs_run = 0;
 };
 
+struct RunOptions {
+  bool show_progress = true;
+  // A checkpoint of the run to continue (`--resume`): training goes on in its run directory from the
+  // exact position it was saved at. Empty: a new run directory.
+  std::filesystem::path resume_from;
+  // Called after every optimizer step with the number of steps done (tests use it to stop a run).
+  std::function<void(int64_t step)> after_step;
+};
+
 // Trains the model described by `config` (flags already applied) and writes the run directory.
 // Everything that can fail on bad input fails before step 0. SIGINT/SIGTERM stop the run after the
 // current step with last.pt and a report marked "interrupted" (Interrupted is thrown).
-RunResult run_training(const config::Config& config, bool show_progress);
+RunResult run_training(const config::Config& config, const RunOptions& options);
+
+// The checkpoint `--resume PATH` means: PATH itself, or PATH/checkpoints/last.pt for a run directory.
+std::filesystem::path resume_checkpoint_path(const std::filesystem::path& path);
 
 }  // namespace dltrain::train

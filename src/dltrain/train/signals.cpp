@@ -35,6 +35,8 @@ StopSignalGuard::~StopSignalGuard() {
   sigaction(SIGTERM, &g_old_term, nullptr);
 }
 
+void request_stop() { g_signals.fetch_add(1); }
+
 bool stop_requested() { return g_signals.load(std::memory_order_relaxed) > 0; }
 
 }  // namespace dltrain::train

@@ -14,5 +14,7 @@ class StopSignalGuard {
 };
 
 bool stop_requested();
+// What the first signal does, for tests and callers that stop a run from inside the process.
+void request_stop();
 
 }  // namespace dltrain::train

@@ -1,0 +1,59 @@
+# SIGINT/SIGTERM stop a real run after the current step with last.pt and a report marked interrupted
+# (exit 130); --resume continues it to exactly the result of a run never stopped. A second SIGINT quits
+# at once and leaves every file complete.
+source "$(dirname "$0")/lib.sh"
+cd "$TMP"
+make_fixture data --train 3000 --test 300
+cfg="$DLTRAIN_SOURCE_DIR/configs/tiny.json"
+opts=(--data-dir data --out runs --no-progress --threads 1 --set train.epochs=8 --set train.batch_size=8
+      --set model.dropout=0.2)
+"$DLTRAIN" train --config "$cfg" "${opts[@]}" --set run.name=straight -q >/dev/null 2>&1
+"$DLTRAIN" eval --checkpoint runs/straight/checkpoints/last.pt --data-dir data --json >straight.json
+
+# wait_for_training RUN_DIR: until the run has set up and started training (its report says running).
+wait_for_training() {
+  for _ in $(seq 600); do grep -q '"status": "running"' "$1/report.json" 2>/dev/null && return; sleep 0.05; done
+}
+
+stops=0
+for sig in INT TERM INT; do
+  if [ -e runs/stopped/checkpoints/last.pt ]; then
+    "$DLTRAIN" train --resume runs/stopped --no-progress >out.txt 2>&1 &
+  else
+    # a checkpoint every step (with its fsync) slows the run down enough to stop it at a random step
+    "$DLTRAIN" train --config "$cfg" "${opts[@]}" --set run.name=stopped --set 'train.checkpoint_every="1 step"' >out.txt 2>&1 &
+  fi
+  pid=$!
+  sleep 0.3
+  wait_for_training runs/stopped
+  sleep "$("$PYTHON" -c "import random; print(random.uniform(0.1, 1.5))")"
+  kill -s "$sig" "$pid"
+  wait "$pid"
+  rc=$?
+  check "SIG$sig: exit 130 (got $rc)" test "$rc" -eq 130
+  check "SIG$sig: report marked interrupted" test "$(json_get runs/stopped/report.json 'd["status"]')" = interrupted
+  check "SIG$sig: the message says how to continue" grep -q "hint: continue with: dltrain train --resume" out.txt
+  stops=$((stops + 1))
+done
+expect 0 "resuming runs/stopped/checkpoints/last.pt" "$DLTRAIN" train --resume runs/stopped --no-progress
+"$DLTRAIN" eval --checkpoint runs/stopped/checkpoints/last.pt --data-dir data --json >stopped.json
+check "stopped $stops times and resumed: same loss, accuracy and confusion matrix as the straight run" "$PYTHON" -c "
+import json; a, b = json.load(open('straight.json')), json.load(open('stopped.json'))
+assert (a['loss'], a['accuracy'], a['confusion_matrix']) == (b['loss'], b['accuracy'], b['confusion_matrix']), (a['loss'], b['loss'])"
+check "same metrics.csv apart from timings" "$PYTHON" -c "
+import csv; rows = lambda p: [r[:8] for r in csv.reader(open(p))]
+assert rows('runs/straight/metrics.csv') == rows('runs/stopped/metrics.csv')"
+
+# A second SIGINT exits at once; whatever was already written stays complete.
+"$DLTRAIN" train --config "$cfg" "${opts[@]}" --set run.name=twice --set 'train.checkpoint_every="1 step"' >/dev/null 2>&1 &
+pid=$!
+sleep 0.3
+wait_for_training runs/twice
+sleep 0.5
+kill -INT "$pid"
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+check "second SIGINT: exit 130 (got $rc)" test "$rc" -eq 130
+check "second SIGINT: every file complete" verify_run data runs/twice
+finish
