@@ -48,3 +48,34 @@ TEST_CASE("checkpoint round-trip and damaged files", "[checkpoint]") {
   train::save_checkpoint(dir.path / "other.pt", meta, *m.net, *opt);
   CHECK_THROWS_AS(train::load_checkpoint(dir.path / "other.pt"), CheckpointError);
 }
+
+TEST_CASE("checkpoints cut anywhere, of a newer format, or without magic fail with CheckpointError", "[checkpoint]") {
+  testing::TempDir dir;
+  config::Config c;
+  c.model.hidden = {8};
+  model::Model m = model::build(c.model, {1, 28, 28}, 10);
+  auto opt = train::make_optimizer(c.train.optimizer, m.net->parameters());
+  train::CheckpointMeta meta;
+  meta.config = config::to_json(c);
+  meta.info = {{"dataset", "mnist"}, {"num_classes", 10}, {"input_shape", {1, 28, 28}}};
+  train::save_checkpoint(dir.path / "good.pt", meta, *m.net, *opt);
+  const std::string bytes = fs::read_file(dir.path / "good.pt");
+  for (const double fraction : {0.0, 0.01, 0.25, 0.5, 0.75, 0.99}) {
+    CAPTURE(fraction);
+    const auto cut = static_cast<size_t>(fraction * static_cast<double>(bytes.size()));
+    fs::atomic_write(dir.path / "cut.pt", bytes.substr(0, std::max<size_t>(cut, 1) - 1));
+    CHECK_THROWS_AS(train::load_checkpoint(dir.path / "cut.pt"), CheckpointError);
+  }
+
+  torch::serialize::OutputArchive newer;
+  newer.write("magic", c10::IValue(std::string(train::kCheckpointMagic)));
+  newer.write("format_version", c10::IValue(train::kCheckpointFormat + 1));
+  newer.write("dltrain_version", c10::IValue(std::string("9.9.9")));
+  newer.save_to((dir.path / "newer.pt").string());
+  CHECK_THROWS_WITH(train::load_checkpoint(dir.path / "newer.pt"), Catch::Contains("is newer than this dltrain reads"));
+
+  torch::serialize::OutputArchive foreign;
+  foreign.write("weights", torch::ones({3}));
+  foreign.save_to((dir.path / "foreign.pt").string());
+  CHECK_THROWS_WITH(train::load_checkpoint(dir.path / "foreign.pt"), Catch::Contains("no dltrain magic"));
+}
