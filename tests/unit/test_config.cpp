@@ -114,3 +114,16 @@ TEST_CASE("shipped configs are valid", "[config]") {
     CHECK_NOTHROW(dltrain::config::load(std::filesystem::path(src) / "configs" / name));
   }
 }
+
+TEST_CASE("inputs found by fuzzing are config or usage errors, not crashes", "[config]") {
+  json doc = json::parse(R"({"model": {"layers": [{"type": "relu"}]}})");
+  CHECK_THROWS_AS(dltrain::config::apply_overrides(doc, {"model.layers.99999999999999999999=1"}), dltrain::UsageError);
+  CHECK_THROWS_AS(dltrain::config::apply_overrides(doc, {"run.name=\x84"}), dltrain::UsageError);  // not UTF-8
+  // Nested far deeper than the stack allows dump() to recurse (it used to crash describing the value).
+  const size_t depth = 1000000;
+  const json deep = json::parse("{\"run\": " + std::string(depth, '[') + std::string(depth, ']') + "}");
+  CHECK(error_of(deep).find("(got [...])") != std::string::npos);
+  dltrain::testing::TempDir dir;
+  dltrain::fs::atomic_write(dir.path / "huge.json", R"({"train": {"epochs": 1e999}})");
+  CHECK_THROWS_AS(dltrain::config::load(dir.path / "huge.json"), dltrain::ConfigError);
+}

@@ -70,6 +70,13 @@ Config load(const std::filesystem::path& path, const std::vector<std::string>& o
                           ": malformed JSON (byte " + std::to_string(offset) + "): " +
                           (colon == std::string::npos ? what : what.substr(colon)),
                       "JSON allows no comments and no trailing commas; keys and strings need double quotes");
+  } catch (const nlohmann::json::out_of_range& e) {
+    // A number beyond double range (1e999) is reported without a position, so only the number is named.
+    const std::string what = e.what();
+    const auto tag_end = what.find("] ");
+    throw ConfigError(
+        path.string() + ": malformed JSON: " + (tag_end == std::string::npos ? what : what.substr(tag_end + 2)),
+        "numbers must fit in a double (magnitude below about 1.8e308)");
   }
   apply_overrides(doc, overrides);
   return from_json(doc, path.string());

@@ -1,5 +1,6 @@
 // JSON <-> Config in one place. One visit() per struct lists its fields once; a Reader walks them to
 // parse and validate (collecting every problem with its JSON path), a Writer walks them to serialise.
+#include <algorithm>
 #include <functional>
 #include <sstream>
 
@@ -60,7 +61,18 @@ Check<std::string> interval() {
   };
 }
 
+// Nesting depth of `j`, counted no further than `limit` levels so that this recursion stays shallow.
+size_t depth_up_to(const json& j, size_t limit) {
+  if (limit == 0 || !j.is_structured()) return 0;
+  size_t deepest = 0;
+  for (const auto& e : j) deepest = std::max(deepest, depth_up_to(e, limit - 1));
+  return deepest + 1;
+}
+
 std::string describe(const json& j) {
+  // dump() recurses once per nesting level: a deeply nested value ([[[[...) would overflow the stack.
+  constexpr size_t kMaxDumpDepth = 32;
+  if (depth_up_to(j, kMaxDumpDepth) >= kMaxDumpDepth) return j.is_array() ? "[...]" : "{...}";
   std::string text = j.dump();
   return text.size() > 40 ? text.substr(0, 37) + "..." : text;
 }
