@@ -24,7 +24,7 @@ struct TrainOptions {
 
 // --resume: the checkpoint's own config, with --set overrides on top (run_training logs what changed).
 config::Config resumed_config(const std::filesystem::path& checkpoint, const std::vector<std::string>& overrides) {
-  nlohmann::json doc = train::load_checkpoint(checkpoint).meta.config;
+  nlohmann::json doc = train::read_checkpoint_meta(checkpoint).config;
   config::apply_overrides(doc, overrides);
   return config::from_json(doc, checkpoint.string() + " (embedded config with --set overrides)");
 }

@@ -182,6 +182,12 @@ void restore_rng(const CheckpointMeta& meta, const torch::Device& device) {
   }
 }
 
+CheckpointMeta read_checkpoint_meta(const std::filesystem::path& path) {
+  torch::serialize::InputArchive archive;
+  open_archive(path, archive);
+  return read_meta(archive, path);
+}
+
 LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
   torch::serialize::InputArchive archive;
   open_archive(path, archive);

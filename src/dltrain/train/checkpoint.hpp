@@ -55,6 +55,9 @@ CheckpointMeta restore_checkpoint(const std::filesystem::path& path, const torch
 void capture_rng(CheckpointMeta& meta, const torch::Device& device);
 void restore_rng(const CheckpointMeta& meta, const torch::Device& device);
 
+// Reads only the metadata and embedded config (for --resume, before the model exists).
+CheckpointMeta read_checkpoint_meta(const std::filesystem::path& path);
+
 // Reads a checkpoint and rebuilds its model (weights loaded, on the CPU). Throws CheckpointError for a
 // missing, truncated or foreign file, a newer format, or weights that do not fit the architecture.
 LoadedCheckpoint load_checkpoint(const std::filesystem::path& path);

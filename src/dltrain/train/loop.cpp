@@ -279,11 +279,15 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
       const auto epoch_start = Clock::now();
       EpochCursor e = pending ? *std::exchange(pending, std::nullopt) : new_epoch(train.size(), on_device);
       double lr = c.train.optimizer.lr;
+      // last.pt in the middle of this epoch: the next batch to train is `next_batch`.
+      const auto save_mid_epoch = [&](int64_t next_batch) {
+        e.next_batch = next_batch;
+        save_checkpoint(last_pt, checkpoint_meta(c, s, d, device, &e, e.seconds_before + seconds_since(epoch_start)),
+                        *m.net, *optimizer);
+      };
       for (int64_t b = e.next_batch; b < steps_per_epoch; ++b) {
         if (stop_requested()) {
-          e.next_batch = b;
-          save_checkpoint(last_pt, checkpoint_meta(c, s, d, device, &e, e.seconds_before + seconds_since(epoch_start)),
-                          *m.net, *optimizer);
+          save_mid_epoch(b);
           throw Interrupted("interrupted at epoch " + std::to_string(epoch) + ", step " + std::to_string(s.step) +
                                 "; checkpoint saved to " + last_pt.string(),
                             "continue with: dltrain train --resume " + s.run_dir.string());
@@ -309,10 +313,8 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
           progress.show(b, mean_loss, e.correct.item<double>() / static_cast<double>((b + 1) * batch_size));
         }
         if (checkpoint_every.steps && s.step % checkpoint_every.count == 0 && b + 1 < steps_per_epoch) {
-          e.next_batch = b + 1;
           const auto checkpoint_start = Clock::now();
-          save_checkpoint(last_pt, checkpoint_meta(c, s, d, device, &e, e.seconds_before + seconds_since(epoch_start)),
-                          *m.net, *optimizer);
+          save_mid_epoch(b + 1);
           s.checkpoint_s += seconds_since(checkpoint_start);
         }
         if (options.after_step) options.after_step(s.step);
@@ -356,10 +358,11 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
           c.train.early_stopping.patience > 0 && s.epochs_without_improvement >= c.train.early_stopping.patience;
       const bool last_epoch = epoch == c.train.epochs || stop_early;
       const auto checkpoint_start = Clock::now();
+      const CheckpointMeta at_epoch_end = checkpoint_meta(c, s, d, device);
       if (checkpoint_every.steps || epoch % checkpoint_every.count == 0 || last_epoch) {
-        save_checkpoint(last_pt, checkpoint_meta(c, s, d, device), *m.net, *optimizer);
+        save_checkpoint(last_pt, at_epoch_end, *m.net, *optimizer);
       }
-      if (improved) save_checkpoint(best_pt, checkpoint_meta(c, s, d, device), *m.net, *optimizer);
+      if (improved) save_checkpoint(best_pt, at_epoch_end, *m.net, *optimizer);
       s.checkpoint_s += seconds_since(checkpoint_start);
       report::write_metrics_csv(s.run_dir / "metrics.csv", s.history);
       report::write_json(s.run_dir / "report.json", report_json(c, s, last_epoch ? "completed" : "running"));
