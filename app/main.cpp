@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
       dltrain::app::register_eval(app),
       dltrain::app::register_config(app),
       dltrain::app::register_data(app),
+      dltrain::app::register_doctor(app),
   };
 
   try {

@@ -16,5 +16,6 @@ Command register_train(CLI::App& parent);
 Command register_eval(CLI::App& parent);
 Command register_config(CLI::App& parent);
 Command register_data(CLI::App& parent);
+Command register_doctor(CLI::App& parent);
 
 }  // namespace dltrain::app

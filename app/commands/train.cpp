@@ -20,6 +20,7 @@ struct TrainOptions {
   std::string data_dir;
   std::string out;
   bool no_progress = false;
+  double monitor_interval = 0.5;
 };
 
 // --resume: the checkpoint's own config, with --set overrides on top (run_training logs what changed).
@@ -42,6 +43,7 @@ int run_train(const TrainOptions& o) {
   train::RunOptions options;
   options.show_progress = !o.no_progress;
   options.resume_from = resume;
+  options.monitor_interval_s = o.monitor_interval;
   train::run_training(c, options);
   return kExitOk;
 }
@@ -61,6 +63,10 @@ Command register_train(CLI::App& parent) {
   app->add_option("--data-dir", o->data_dir, "Folder holding the dataset's four IDX files (overrides data.root)");
   app->add_option("--out", o->out, "Parent folder of run directories (overrides run.output_dir)");
   app->add_flag("--no-progress", o->no_progress, "No progress bar or periodic step lines");
+  app->add_option("--monitor-interval", o->monitor_interval,
+                  "Seconds between monitor samples (CPU, RSS; GPU through NVML on CUDA) in report.json; 0: off")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
   app->footer("A new run directory <out>/<run.name>[-N] receives config.json, metrics.csv, report.json,\n"
               "train.log and checkpoints/{best,last}.pt. An existing run directory is never overwritten;\n"
               "--resume continues one in place (train.checkpoint_every sets how often last.pt is written).");

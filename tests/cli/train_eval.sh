@@ -16,6 +16,19 @@ acc=$(json_get $run/report.json 'd["final_test"]["accuracy"]')
 check "tiny model learns the fixture (test accuracy $acc > 0.9)" "$PYTHON" -c "assert $acc > 0.9"
 check "report has per-class accuracy and a 10x10 confusion matrix" \
   "$PYTHON" -c "import json; d=json.load(open('$run/report.json')); assert len(d['final_test']['per_class_accuracy'])==10; assert len(d['final_test']['confusion_matrix'])==10; assert d['timings']['train_s']>0; assert d['peak_rss_mib']>0; assert d['environment']['threads']==2"
+check "report has the timing breakdown and the monitor's samples" "$PYTHON" - "$run/report.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+t, m = d["timings"], d["monitor"]
+steps = d["dataset"]["train"] // d["config"]["train"]["batch_size"] * len(d["epochs"])
+assert t["step_time"]["steps"] == steps - 1, (t, steps)  # the first (warm-up) step is kept apart
+assert t["data_load_s"] > 0 and t["first_step_s"] > 0 and t["eval_s"] > 0 and t["checkpoint_s"] > 0, t
+assert t["step_time"]["median_ms"] > 0 and t["step_time"]["p95_ms"] >= t["step_time"]["median_ms"], t
+assert m["enabled"] and m["interval_s"] == 0.5 and m["samples"] >= 1, m
+assert m["summary"]["rss_mib"]["max"] > 10 and "gpu" not in m["summary"], m["summary"]
+assert len(m["series"]["t_s"]) == len(m["series"]["rss_mib"]) == len(m["series"]["cpu_percent"]) >= 1
+PY
+check "the summary prints timings and the monitor line" grep -Eq "timings: data load .* first step .* steps .* ms median" "$run/train.log"
 check "resolved config saved" test "$(json_get $run/config.json 'd["train"]["optimizer"]["name"]')" = sgd
 
 best=$(json_get $run/report.json 'd["best"]["test_accuracy"]')
@@ -27,7 +40,12 @@ check "eval of last.pt reproduces the final accuracy ($acc)" \
   "$PYTHON" -c "import json; assert json.load(open('eval_last.json'))['accuracy'] == $acc"
 expect 0 "confusion matrix" "$DLTRAIN" eval --checkpoint $run/checkpoints/best.pt --data-dir data/mnist --split train
 
-expect 0 "runs/tiny-2" "$DLTRAIN" train --config "$cfg" --data-dir data/mnist --out runs --set train.epochs=1 --no-progress
+expect 0 "runs/tiny-2" "$DLTRAIN" train --config "$cfg" --data-dir data/mnist --out runs --set train.epochs=1 --no-progress \
+  --monitor-interval 0
+check "--monitor-interval 0 turns the monitor off" test "$(json_get runs/tiny-2/report.json 'd["monitor"]["enabled"]')" = False
+expect 0 "monitor: [0-9]+ samples every 0.05 s; CPU [0-9]+% mean" "$DLTRAIN" train --config "$cfg" --data-dir data/mnist \
+  --out runs --set train.epochs=1 --no-progress --monitor-interval 0.05
+expect 2 "monitor-interval" "$DLTRAIN" train --config "$cfg" --monitor-interval -1
 check "first run untouched" test "$(wc -l <"$run/metrics.csv")" -eq 4
 expect 0 "auto -> cpu" "$DLTRAIN" train --config "$cfg" --data-dir data/mnist --out runs --set train.epochs=1 --device auto
 expect 0 "epoch 1/1" "$DLTRAIN" train --config "$cfg" --data-dir data/mnist --out runs \

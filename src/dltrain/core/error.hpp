@@ -16,6 +16,7 @@ enum ExitCode : int {
   kExitDevice = 6,
   kExitDiverged = 7,
   kExitIo = 8,
+  kExitCheck = 9,
   kExitInterrupted = 130,
 };
 

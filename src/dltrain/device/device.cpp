@@ -17,6 +17,20 @@ namespace {
 
 bool g_allocator_tuned = false;
 
+}  // namespace
+
+void tune_allocator() {
+  const char* choice = std::getenv("DLTRAIN_ALLOCATOR");
+  if (choice != nullptr && std::string(choice) == "system") return;
+  // 32 MiB is glibc's largest mmap threshold: below it buffers come from the heap and are reused.
+  mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
+  mallopt(M_TOP_PAD, 64 * 1024 * 1024);
+  g_allocator_tuned = true;
+}
+
+bool allocator_tuned() { return g_allocator_tuned; }
+
 std::string cpu_model() {
   std::ifstream in("/proc/cpuinfo");
   std::string line;
@@ -44,20 +58,6 @@ std::string blas_library() {
   }
   return "unknown";
 }
-
-}  // namespace
-
-void tune_allocator() {
-  const char* choice = std::getenv("DLTRAIN_ALLOCATOR");
-  if (choice != nullptr && std::string(choice) == "system") return;
-  // 32 MiB is glibc's largest mmap threshold: below it buffers come from the heap and are reused.
-  mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
-  mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
-  mallopt(M_TOP_PAD, 64 * 1024 * 1024);
-  g_allocator_tuned = true;
-}
-
-bool allocator_tuned() { return g_allocator_tuned; }
 
 torch::Device resolve(const std::string& name) {
   const bool has_cuda = torch::cuda::is_available();
@@ -119,6 +119,20 @@ nlohmann::json environment(const torch::Device& device) {
   env["allocator"] = allocator_tuned() ? "glibc, tuned (mmap threshold 32 MiB, no trimming)" : "glibc defaults";
   env["mkldnn"] = torch::cuda::is_available() ? false : at::hasMKLDNN();
   return env;
+}
+
+MonitorOptions monitor_options(const torch::Device& device, double interval_s) {
+  MonitorOptions options;
+  options.interval_s = interval_s;
+  if (!device.is_cuda() || interval_s <= 0) return options;
+  options.nvml = nvml::Library::open();
+  if (!options.nvml->ok()) {
+    log::warn("GPU monitoring off: " + options.nvml->error());
+    return options;
+  }
+  options.gpu = options.nvml->index_of_bus_id(compat::cuda_pci_bus_id(device.index()))
+                    .value_or(static_cast<unsigned>(device.index()));
+  return options;
 }
 
 double peak_rss_mib() {

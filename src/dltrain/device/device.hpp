@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "dltrain/device/monitor.hpp"
+
 namespace dltrain::device {
 
 // Keeps glibc from returning large tensor buffers to the OS after every step (mmap/munmap and heap
@@ -23,8 +25,17 @@ int available_cores();
 // Sets LibTorch's intra-op threads: `requested`, or available_cores() when 0. Returns the count in use.
 int configure_threads(int64_t requested);
 
+// "model name" from /proc/cpuinfo.
+std::string cpu_model();
+// Which BLAS library the dynamic linker bound (its mapped path), e.g. .../openblas-openmp/libblas.so.3.
+std::string blas_library();
+
 // Versions, device, threads, BLAS and allocator as one JSON object for report.json.
 nlohmann::json environment(const torch::Device& device);
+
+// What the training monitor watches on `device`: the process, plus the GPU through NVML on CUDA (matched by
+// PCI bus id). Without NVML a CUDA run logs why and monitors the process only.
+MonitorOptions monitor_options(const torch::Device& device, double interval_s);
 
 // Peak resident set size of this process in MiB (from getrusage).
 double peak_rss_mib();

@@ -14,6 +14,7 @@
 #include "dltrain/core/log.hpp"
 #include "dltrain/data/batches.hpp"
 #include "dltrain/device/device.hpp"
+#include "dltrain/device/monitor.hpp"
 #include "dltrain/model/model.hpp"
 #include "dltrain/report/metrics.hpp"
 #include "dltrain/report/progress.hpp"
@@ -23,6 +24,7 @@
 #include "dltrain/train/optim.hpp"
 #include "dltrain/train/schedule.hpp"
 #include "dltrain/train/signals.hpp"
+#include "dltrain/train/step_timer.hpp"
 
 namespace dltrain::train {
 namespace {
@@ -37,7 +39,9 @@ struct RunState {
   std::filesystem::path run_dir;
   nlohmann::json environment, dataset, model;
   std::vector<report::EpochRecord> history;
-  std::vector<double> step_seconds;
+  std::vector<double> step_seconds;  // steady state: every step after the process's first
+  double first_step_s = -1;          // warm-up: allocation, cuDNN autotuning
+  const device::Monitor* sampler = nullptr;
   nlohmann::json final_test;
   int64_t step = 0;
   int64_t best_epoch = 0;
@@ -101,9 +105,10 @@ nlohmann::json report_json(const config::Config& c, const RunState& s, const std
           {"best", {{"epoch", s.best_epoch}, {"monitor", s.monitor}, {"value", s.best_metric},
                     {"test_accuracy", s.best_epoch > 0 ? s.history[static_cast<size_t>(s.best_epoch - 1)].test_accuracy : kNaN},
                     {"checkpoint", (s.run_dir / "checkpoints" / "best.pt").string()}}},
-          {"timings", {{"data_load_s", s.data_load_s}, {"train_s", s.train_s}, {"eval_s", s.eval_s},
-                       {"checkpoint_s", s.checkpoint_s}, {"total_s", total},
+          {"timings", {{"data_load_s", s.data_load_s}, {"first_step_s", s.first_step_s}, {"train_s", s.train_s},
+                       {"eval_s", s.eval_s}, {"checkpoint_s", s.checkpoint_s}, {"total_s", total},
                        {"step_time", report::step_time_summary(s.step_seconds)}}},
+          {"monitor", s.sampler != nullptr ? s.sampler->report() : nlohmann::json(nullptr)},
           {"peak_rss_mib", device::peak_rss_mib()}};
 }
 
@@ -196,6 +201,14 @@ void print_summary(const RunState& s, const report::EpochRecord& last, const tra
                 report::format_duration(seconds_since(s.start)).c_str(), static_cast<long long>(s.best_epoch),
                 s.monitor.c_str(), 100.0 * s.best_metric, last.images_per_second, device::peak_rss_mib());
   log::info(line);
+  const nlohmann::json steps = report::step_time_summary(s.step_seconds);
+  std::snprintf(line, sizeof(line),
+                "timings: data load %.2f s, first step %.3f s, steps %.2f ms median / %.2f ms p95, eval %.2f s, "
+                "checkpoints %.2f s",
+                s.data_load_s, s.first_step_s, steps.is_null() ? kNaN : steps["median_ms"].get<double>(),
+                steps.is_null() ? kNaN : steps["p95_ms"].get<double>(), s.eval_s, s.checkpoint_s);
+  log::info(line);
+  if (s.sampler != nullptr && !s.sampler->summary_line().empty()) log::info(s.sampler->summary_line());
   log::info("reports: " + (s.run_dir / "report.json").string() + ", metrics.csv; checkpoints: " +
             (s.run_dir / "checkpoints").string() + "/{best,last}.pt");
 }
@@ -266,6 +279,9 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
   const std::filesystem::path best_pt = s.run_dir / "checkpoints" / "best.pt";
   report::Progress progress(c.train.epochs, steps_per_epoch, batch_size, c.train.log_interval, options.show_progress);
   const StopSignalGuard signals;
+  StepTimer timer(device);
+  device::Monitor sampler(device::monitor_options(device, options.monitor_interval_s));
+  s.sampler = &sampler;
   std::string status = "completed";
   train::EvalResult test_result;
   std::optional<EpochCursor> pending;
@@ -292,7 +308,7 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
                                 "; checkpoint saved to " + last_pt.string(),
                             "continue with: dltrain train --resume " + s.run_dir.string());
         }
-        const auto step_start = Clock::now();
+        timer.start();
         lr = lr_at(c.train.scheduler, schedule, s.step);
         set_lr(*optimizer, lr);
         const data::Batch batch = data::train_batch(train, e.order, b, batch_size, normalize);
@@ -306,7 +322,7 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
         ++s.step;
         e.loss_sum += loss.detach();
         e.correct += logits.argmax(1).eq(batch.labels).sum();
-        s.step_seconds.push_back(seconds_since(step_start));
+        timer.stop();
         if (progress.due(b)) {
           const double mean_loss =
               finite_or_throw(e.loss_sum.item<double>() / static_cast<double>(b + 1), "training loss", s);
@@ -320,6 +336,9 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
         if (options.after_step) options.after_step(s.step);
       }
       progress.end_epoch();
+      timer.collect();
+      s.step_seconds = timer.seconds();
+      s.first_step_s = timer.first_step_seconds();
 
       // End of epoch: metrics, evaluation, early stopping, checkpoints.
       report::EpochRecord r;
@@ -391,6 +410,8 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
     throw;
   }
 
+  sampler.stop();
+  for (const std::string& warning : device::monitor_warnings(sampler.samples())) log::warn(warning);
   report::write_json(s.run_dir / "report.json", report_json(c, s, status));
   print_summary(s, s.history.back(), test_result);
   log::set_file("");

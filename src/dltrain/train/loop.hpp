@@ -22,6 +22,8 @@ struct RunOptions {
   std::filesystem::path resume_from;
   // Called after every optimizer step with the number of steps done (tests use it to stop a run).
   std::function<void(int64_t step)> after_step;
+  // Seconds between samples of the background monitor (CPU, RSS, and the GPU through NVML); 0: off.
+  double monitor_interval_s = 0.5;
 };
 
 // Trains the model described by `config` (flags already applied) and writes the run directory.
