@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
       dltrain::app::register_config(app),
       dltrain::app::register_data(app),
       dltrain::app::register_doctor(app),
+      dltrain::app::register_bench(app),
   };
 
   try {

@@ -17,5 +17,6 @@ Command register_eval(CLI::App& parent);
 Command register_config(CLI::App& parent);
 Command register_data(CLI::App& parent);
 Command register_doctor(CLI::App& parent);
+Command register_bench(CLI::App& parent);
 
 }  // namespace dltrain::app

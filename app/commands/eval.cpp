@@ -32,8 +32,10 @@ int run_eval(const EvalOptions& o) {
   const data::Split split = data::to_device(data::load_split(info, root, o.split), device);
   ckpt.model.net->to(device);
   const int64_t batch_size = o.batch_size > 0 ? o.batch_size : c.eval.batch_size;
-  const train::EvalResult r = train::evaluate(ckpt.model.net, split, batch_size, data::Normalizer{info.mean, info.std},
-                                              static_cast<int64_t>(info.class_names.size()));
+  const train::Precision precision = train::parse_precision(c.train.precision);
+  const train::EvalResult r =
+      train::evaluate(ckpt.model.net, split, batch_size, data::Normalizer{info.mean, info.std, train::parameter_dtype(precision)},
+                      static_cast<int64_t>(info.class_names.size()), precision);
   if (o.json) {
     nlohmann::json out = train::eval_json(r, info.class_names);
     out["checkpoint"] = o.checkpoint;

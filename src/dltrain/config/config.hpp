@@ -89,6 +89,7 @@ struct TrainConfig {
   std::string checkpoint_every = "1 epoch";  // "N epoch(s)" or "N step(s)": when last.pt is written
   std::string device = "auto";
   int64_t threads = 0;  // 0: all available cores
+  std::string precision = "fp32";  // fp32, tf32 (CUDA), bf16 (autocast), fp64 (reference runs)
 };
 
 struct EvalConfig {
@@ -109,6 +110,7 @@ extern const std::vector<std::string> kLayerTypes;
 extern const std::vector<std::string> kActivations;
 extern const std::vector<std::string> kOptimizers;
 extern const std::vector<std::string> kSchedulers;
+extern const std::vector<std::string> kPrecisions;
 
 // Parses and validates a JSON document; `source` names it in errors (usually the file path).
 // Throws ConfigError listing every problem found, one per line: "<source>: /json/path: message".

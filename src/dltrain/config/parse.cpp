@@ -367,6 +367,7 @@ void visit(V& v, TrainConfig& c) {
   v.field("checkpoint_every", c.checkpoint_every, interval());
   v.field("device", c.device, device_name());
   v.field("threads", c.threads, at_least<int64_t>(0));
+  v.field("precision", c.precision, one_of(kPrecisions));
 }
 
 template <class V>

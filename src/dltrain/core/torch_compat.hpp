@@ -5,12 +5,14 @@
 #include <optional>
 #include <string>
 
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
 #if defined(__has_include)
 #if __has_include(<ATen/cuda/CUDAContext.h>) && defined(DLTRAIN_WITH_CUDA)
 #include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDACachingAllocator.h>
 #include <cuda_runtime_api.h>
 #endif
 #endif
@@ -38,6 +40,56 @@ inline std::string cuda_device_name(int index) {
   return "none";
 #endif
 }
+
+// Autocast to `dtype` on `device` for this object's lifetime, as `with torch.autocast(...)` does: the previous
+// state comes back at exit and the cache of cast weights is cleared (the weights change every step).
+// LibTorch 2.4 replaced the per-device functions (set_cpu_enabled, set_autocast_gpu_dtype, ...) with
+// functions that take the device type.
+class AutocastScope {
+ public:
+  AutocastScope(c10::DeviceType device, at::ScalarType dtype) : device_(device) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    was_enabled_ = at::autocast::is_autocast_enabled(device);
+    was_dtype_ = at::autocast::get_autocast_dtype(device);
+    at::autocast::set_autocast_enabled(device, true);
+    at::autocast::set_autocast_dtype(device, dtype);
+#else
+    const bool cpu = device == c10::DeviceType::CPU;
+    was_enabled_ = cpu ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled();
+    was_dtype_ = cpu ? at::autocast::get_autocast_cpu_dtype() : at::autocast::get_autocast_gpu_dtype();
+    if (cpu) {
+      at::autocast::set_cpu_enabled(true);
+      at::autocast::set_autocast_cpu_dtype(dtype);
+    } else {
+      at::autocast::set_enabled(true);
+      at::autocast::set_autocast_gpu_dtype(dtype);
+    }
+#endif
+    at::autocast::increment_nesting();
+  }
+  ~AutocastScope() {
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(device_, was_enabled_);
+    at::autocast::set_autocast_dtype(device_, was_dtype_);
+#else
+    if (device_ == c10::DeviceType::CPU) {
+      at::autocast::set_cpu_enabled(was_enabled_);
+      at::autocast::set_autocast_cpu_dtype(was_dtype_);
+    } else {
+      at::autocast::set_enabled(was_enabled_);
+      at::autocast::set_autocast_gpu_dtype(was_dtype_);
+    }
+#endif
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  c10::DeviceType device_;
+  bool was_enabled_ = false;
+  at::ScalarType was_dtype_ = at::kFloat;
+};
 
 // The CUDA toolkit LibTorch and dltrain were built with, and the CUDA runtime loaded now
 // (1000 * major + 10 * minor); empty in CPU-only builds.
@@ -78,6 +130,25 @@ inline std::string cuda_pci_bus_id(int index) {
 #else
   (void)index;
   return "";
+#endif
+}
+
+// Peak memory allocated by LibTorch on a GPU since the last reset, in MiB; 0 in CPU-only builds.
+inline double cuda_peak_allocated_mib(int index) {
+#ifdef DLTRAIN_WITH_CUDA
+  const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(index));
+  return static_cast<double>(stats.allocated_bytes[0].peak) / (1024.0 * 1024.0);  // [0]: all pools together
+#else
+  (void)index;
+  return 0.0;
+#endif
+}
+
+inline void cuda_reset_peak_memory(int index) {
+#ifdef DLTRAIN_WITH_CUDA
+  c10::cuda::CUDACachingAllocator::resetPeakStats(static_cast<c10::DeviceIndex>(index));
+#else
+  (void)index;
 #endif
 }
 

@@ -4,7 +4,7 @@
 namespace dltrain::data {
 
 torch::Tensor Normalizer::operator()(const torch::Tensor& pixels) const {
-  return pixels.to(torch::kFloat).mul_(1.0 / (255.0 * std)).sub_(mean / std);
+  return pixels.to(dtype).mul_(1.0 / (255.0 * std)).sub_(mean / std);
 }
 
 Split to_device(const Split& split, const torch::Device& device) {

@@ -15,10 +15,11 @@ struct Batch {
   torch::Tensor labels;  // int64 [B]
 };
 
-// uint8 pixels -> (x / 255 - mean) / std, as float.
+// uint8 pixels -> (x / 255 - mean) / std, as `dtype` (float, or double for fp64 runs).
 struct Normalizer {
   double mean = 0.0;
   double std = 1.0;
+  torch::Dtype dtype = torch::kFloat;
   torch::Tensor operator()(const torch::Tensor& pixels) const;
 };
 

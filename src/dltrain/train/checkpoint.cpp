@@ -5,6 +5,7 @@
 
 #include "dltrain/core/error.hpp"
 #include "dltrain/core/fs.hpp"
+#include "dltrain/train/precision.hpp"
 
 namespace dltrain::train {
 namespace {
@@ -200,6 +201,7 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
   } catch (const nlohmann::json::exception& e) {
     throw CheckpointError(path.string() + ": damaged checkpoint metadata: " + e.what(), "use another checkpoint");
   }
+  out.model.net->to(parameter_dtype(parse_precision(out.config.train.precision)));  // fp64 runs keep double weights
   load_weights(archive, path, *out.model.net);
   return out;
 }

@@ -9,7 +9,7 @@
 namespace dltrain::train {
 
 EvalResult evaluate(torch::nn::Sequential& net, const data::Split& split, int64_t batch_size,
-                    const data::Normalizer& normalize, int64_t num_classes) {
+                    const data::Normalizer& normalize, int64_t num_classes, Precision precision) {
   torch::NoGradGuard no_grad;
   const bool was_training = net->is_training();
   net->eval();
@@ -19,7 +19,11 @@ EvalResult evaluate(torch::nn::Sequential& net, const data::Split& split, int64_
   const int64_t batches = (split.size() + batch_size - 1) / batch_size;
   for (int64_t b = 0; b < batches; ++b) {
     const data::Batch batch = data::eval_batch(split, b, batch_size, normalize);
-    const torch::Tensor logits = net->forward(batch.images);
+    torch::Tensor logits;
+    {
+      const ForwardScope scope(precision, device);
+      logits = net->forward(batch.images);
+    }
     loss_sum += torch::nn::functional::cross_entropy(
                     logits, batch.labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                     .to(torch::kDouble);

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "dltrain/data/batches.hpp"
+#include "dltrain/train/precision.hpp"
 
 namespace dltrain::train {
 
@@ -18,8 +19,9 @@ struct EvalResult {
   torch::Tensor confusion;  // int64 [C, C] on the CPU; rows are true classes
 };
 
+// Forward passes run in `precision` as in training (autocast for bf16), so eval reproduces train's numbers.
 EvalResult evaluate(torch::nn::Sequential& net, const data::Split& split, int64_t batch_size,
-                    const data::Normalizer& normalize, int64_t num_classes);
+                    const data::Normalizer& normalize, int64_t num_classes, Precision precision = Precision::kFp32);
 
 // accuracy, its standard error, loss, per-class accuracy (named) and the confusion matrix.
 nlohmann::json eval_json(const EvalResult& result, const std::vector<std::string>& class_names);

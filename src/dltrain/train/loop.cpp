@@ -24,6 +24,7 @@
 #include "dltrain/train/optim.hpp"
 #include "dltrain/train/schedule.hpp"
 #include "dltrain/train/signals.hpp"
+#include "dltrain/train/step.hpp"
 #include "dltrain/train/step_timer.hpp"
 
 namespace dltrain::train {
@@ -221,6 +222,9 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
 
   // Set up: device, threads, seed, data, model, optimizer, run directory.
   const torch::Device device = device::resolve(c.train.device);
+  const Precision precision = parse_precision(c.train.precision);
+  check_precision(precision, device);
+  set_math_mode(precision);
   const int threads = device::configure_threads(c.train.threads);
   torch::manual_seed(static_cast<uint64_t>(c.run.seed));
   auto t0 = Clock::now();
@@ -228,7 +232,7 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
   check_batch_arithmetic(c, d);
   model::Model m = model::build(c.model, {d.train.images.size(1), d.train.images.size(2), d.train.images.size(3)},
                                 d.num_classes());
-  m.net->to(device);
+  m.net->to(device, parameter_dtype(precision));
   const std::unique_ptr<torch::optim::Optimizer> optimizer = make_optimizer(c.train.optimizer, m.net->parameters());
   const data::Split train = data::to_device(d.train, device);
   const data::Split val = data::to_device(d.val, device);
@@ -266,11 +270,13 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
   print_settings(c, device, threads, d, s.run_dir);
   log::info("model:\n" + model::summary_table(m));
 
-  const data::Normalizer normalize{d.info->mean, d.info->std};
+  const data::Normalizer normalize{d.info->mean, d.info->std, parameter_dtype(precision)};
   const int64_t batch_size = c.train.batch_size;
   const int64_t steps_per_epoch = data::train_batches(train.size(), batch_size);
   const ScheduleShape schedule{c.train.optimizer.lr, steps_per_epoch, c.train.epochs};
-  const auto loss_options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(c.train.label_smoothing);
+  const StepSettings step_settings{
+      torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(c.train.label_smoothing), c.train.grad_clip,
+      precision, device};
   const auto on_device = torch::TensorOptions().device(device);
   config::Interval checkpoint_every;
   config::parse_interval(c.train.checkpoint_every, checkpoint_every);
@@ -312,16 +318,11 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
         lr = lr_at(c.train.scheduler, schedule, s.step);
         set_lr(*optimizer, lr);
         const data::Batch batch = data::train_batch(train, e.order, b, batch_size, normalize);
-        m.net->zero_grad(true);
-        const torch::Tensor logits = m.net->forward(batch.images);
-        const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, batch.labels, loss_options);
-        if (check_every_step) finite_or_throw(loss.item<double>(), "training loss", s);
-        loss.backward();
-        if (c.train.grad_clip > 0) torch::nn::utils::clip_grad_norm_(m.net->parameters(), c.train.grad_clip);
-        optimizer->step();
+        const StepOutput out = train_step(m.net, *optimizer, batch, step_settings);
+        if (check_every_step) finite_or_throw(out.loss.item<double>(), "training loss", s);
         ++s.step;
-        e.loss_sum += loss.detach();
-        e.correct += logits.argmax(1).eq(batch.labels).sum();
+        e.loss_sum += out.loss;
+        e.correct += out.logits.argmax(1).eq(batch.labels).sum();
         timer.stop();
         if (progress.due(b)) {
           const double mean_loss =
@@ -352,11 +353,11 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
       const auto eval_start = Clock::now();
       r.val_loss = r.val_accuracy = kNaN;
       if (val.size() > 0) {
-        const train::EvalResult v = evaluate(m.net, val, c.eval.batch_size, normalize, d.num_classes());
+        const train::EvalResult v = evaluate(m.net, val, c.eval.batch_size, normalize, d.num_classes(), precision);
         r.val_loss = v.loss;
         r.val_accuracy = v.accuracy;
       }
-      test_result = evaluate(m.net, test, c.eval.batch_size, normalize, d.num_classes());
+      test_result = evaluate(m.net, test, c.eval.batch_size, normalize, d.num_classes(), precision);
       r.test_loss = test_result.loss;
       r.test_accuracy = test_result.accuracy;
       r.eval_seconds = seconds_since(eval_start);

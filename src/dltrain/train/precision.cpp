@@ -1,0 +1,33 @@
+// Precision names, device checks and the process-wide math mode.
+#include "dltrain/train/precision.hpp"
+
+#include "dltrain/core/error.hpp"
+
+namespace dltrain::train {
+
+Precision parse_precision(const std::string& name) {
+  if (name == "fp32") return Precision::kFp32;
+  if (name == "tf32") return Precision::kTf32;
+  if (name == "bf16") return Precision::kBf16;
+  if (name == "fp64") return Precision::kFp64;
+  throw ConfigError("/train/precision: unknown precision '" + name + "'", "use fp32, tf32, bf16 or fp64");
+}
+
+void check_precision(Precision precision, const torch::Device& device) {
+  if (precision == Precision::kTf32 && !device.is_cuda()) {
+    throw DeviceError("train.precision=tf32 is a CUDA mode (TF32 tensor cores) and the device is " + device.str(),
+                      "use fp32 on the CPU (or bf16 to try bfloat16 autocast)");
+  }
+}
+
+torch::Dtype parameter_dtype(Precision precision) {
+  return precision == Precision::kFp64 ? torch::kDouble : torch::kFloat;
+}
+
+void set_math_mode(Precision precision) {
+  const bool tf32 = precision == Precision::kTf32;
+  at::globalContext().setAllowTF32CuBLAS(tf32);
+  at::globalContext().setAllowTF32CuDNN(tf32);
+}
+
+}  // namespace dltrain::train

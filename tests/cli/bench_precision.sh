@@ -1,0 +1,46 @@
+# `dltrain bench` (table, JSON, skipped combinations, exit codes) and train.precision: fp64 and bf16 runs
+# train, and eval of their checkpoints reproduces the accuracy train reported; tf32 is refused on a CPU.
+source "$(dirname "$0")/lib.sh"
+cd "$TMP"
+make_fixture data/mnist
+cfg="$DLTRAIN_SOURCE_DIR/configs/tiny.json"
+
+expect 0 "cpu +fp32 +16 +[0-9]+ " "$DLTRAIN" bench --config "$cfg" --device cpu --precision fp32,fp64,bf16 \
+  --batch-size 16,64 --steps 5 --json bench.json
+check "bench --json has a measured row per combination" "$PYTHON" - bench.json <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+rows = d["rows"]
+assert [(r["precision"], r["batch_size"]) for r in rows] == [(p, b) for p in ("fp32", "fp64", "bf16") for b in (16, 64)], rows
+for r in rows:
+    assert "skipped" not in r, r
+    assert r["images_per_s"] > 0 and r["step_ms_p95"] >= r["step_ms_median"] > 0, r
+    assert abs(r["epoch_s"] - 60000 // r["batch_size"] * r["batch_size"] / r["images_per_s"]) < 0.05 * r["epoch_s"], r
+    assert r["eval_images_per_s"] > 0 and r["peak_memory_mib"] > 0 and r["device_matmul_tflops"] > 0, r
+    assert abs(r["achieved_tflops"] - r["train_flops_per_image"] * r["images_per_s"] / 1e12) < 1e-9, r
+    assert abs(r["floor_share"] - r["achieved_tflops"] / r["device_matmul_tflops"]) < 1e-9, r
+assert d["model"]["parameters"] > 0 and "synthetic" in d["note"]
+PY
+expect 0 "cuda +fp32 +32 +skipped: .*(no CUDA support|no CUDA device)" "$DLTRAIN" bench --config "$cfg" --device cpu,cuda --steps 2
+expect 0 "cpu +tf32 +32 +skipped: .*CUDA mode" "$DLTRAIN" bench --config "$cfg" --device cpu --precision fp32,tf32 --steps 2
+if ! "$DLTRAIN" doctor --json 2>/dev/null | grep -q '"cuda_devices": [1-9]'; then
+  expect 6 "no benchmark combination could run" "$DLTRAIN" bench --config "$cfg" --device cuda --steps 2
+fi
+expect 2 "precision" "$DLTRAIN" bench --config "$cfg" --precision fp8
+expect 3 "/train/batch_size" "$DLTRAIN" bench --config "$cfg" --set train.batch_size=0
+
+# Precision in training: the checkpoint remembers it, and eval reproduces train's accuracy bit for bit.
+for p in fp64 bf16; do
+  expect 0 "done: test accuracy" "$DLTRAIN" train --config "$cfg" --data-dir data/mnist --out runs --no-progress \
+    --set run.name=$p --set train.precision=$p --set train.epochs=2
+  acc=$(json_get runs/$p/report.json 'd["final_test"]["accuracy"]')
+  check "$p: the tiny model learns ($acc > 0.9)" "$PYTHON" -c "assert $acc > 0.9"
+  "$DLTRAIN" eval --checkpoint runs/$p/checkpoints/last.pt --data-dir data/mnist --json >eval_$p.json
+  check "$p: eval reproduces the reported accuracy ($acc)" \
+    "$PYTHON" -c "import json; assert json.load(open('eval_$p.json'))['accuracy'] == $acc"
+done
+check "fp64 and bf16 runs differ (the precision took effect)" \
+  "$PYTHON" -c "import json; a, b = (json.load(open(f'eval_{p}.json'))['loss'] for p in ('fp64', 'bf16')); assert a != b"
+expect 6 "tf32 is a CUDA mode" "$DLTRAIN" train --config "$cfg" --data-dir data/mnist --out runs --set train.precision=tf32
+expect 3 "/train/precision: .*fp16" "$DLTRAIN" train --config "$cfg" --data-dir data/mnist --out runs --set train.precision=fp16
+finish
