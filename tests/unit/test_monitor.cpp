@@ -11,6 +11,7 @@
 #include <string>
 
 #include "dltrain/core/error.hpp"
+#include "dltrain/device/device.hpp"
 #include "dltrain/device/monitor.hpp"
 #include "dltrain/device/nvml.hpp"
 #include "helpers.hpp"
@@ -339,9 +340,9 @@ TEST_CASE("doctor: corrupt data files fail the data check", "[doctor]") {
 }
 
 TEST_CASE("doctor: CUDA versions and minimum drivers", "[doctor]") {
-  CHECK(dltrain::doctor::cuda_version_text(12040) == "12.4");
-  CHECK(dltrain::doctor::cuda_version_text(11080) == "11.8");
-  CHECK(dltrain::doctor::cuda_version_text(13000) == "13.0");
+  CHECK(dltrain::device::cuda_version_text(12040) == "12.4");
+  CHECK(dltrain::device::cuda_version_text(11080) == "11.8");
+  CHECK(dltrain::device::cuda_version_text(13000) == "13.0");
   CHECK(dltrain::doctor::minimum_driver_for_cuda(11) == "450.80.02");
   CHECK(dltrain::doctor::minimum_driver_for_cuda(12) == "525.60.13");
   CHECK(dltrain::doctor::minimum_driver_for_cuda(13) == "580.65.06");

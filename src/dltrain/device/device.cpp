@@ -105,6 +105,10 @@ int configure_threads(int64_t requested) {
   return torch::get_num_threads();
 }
 
+std::string cuda_version_text(int version) {
+  return std::to_string(version / 1000) + "." + std::to_string((version % 1000) / 10);
+}
+
 nlohmann::json environment(const torch::Device& device) {
   nlohmann::json env;
   env["dltrain_version"] = DLTRAIN_VERSION;
@@ -118,6 +122,10 @@ nlohmann::json environment(const torch::Device& device) {
   env["blas"] = blas_library();
   env["allocator"] = allocator_tuned() ? "glibc, tuned (mmap threshold 32 MiB, no trimming)" : "glibc defaults";
   env["mkldnn"] = torch::cuda::is_available() ? false : at::hasMKLDNN();
+  const auto version = [](const std::optional<int>& v) { return v ? nlohmann::json(cuda_version_text(*v)) : nlohmann::json(nullptr); };
+  env["libtorch_cuda"] = version(compat::cuda_built_version());
+  env["cuda_runtime"] = version(compat::cuda_runtime_version());
+  env["cudnn"] = at::globalContext().hasCuDNN() ? nlohmann::json(at::detail::getCUDAHooks().versionCuDNN()) : nlohmann::json(nullptr);
   return env;
 }
 

@@ -30,7 +30,11 @@ std::string cpu_model();
 // Which BLAS library the dynamic linker bound (its mapped path), e.g. .../openblas-openmp/libblas.so.3.
 std::string blas_library();
 
-// Versions, device, threads, BLAS and allocator as one JSON object for report.json.
+// "12.4" for a CUDA version encoded as 1000 * major + 10 * minor (12040), as CUDA does.
+std::string cuda_version_text(int version);
+
+// Versions (LibTorch, the CUDA it was built for, CUDA runtime, cuDNN), device, threads, BLAS and allocator
+// as one JSON object for report.json.
 nlohmann::json environment(const torch::Device& device);
 
 // What the training monitor watches on `device`: the process, plus the GPU through NVML on CUDA (matched by

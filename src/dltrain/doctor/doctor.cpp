@@ -20,6 +20,8 @@
 namespace dltrain::doctor {
 namespace {
 
+using device::cuda_version_text;
+
 // Physical cores: distinct (physical id, core id) pairs in /proc/cpuinfo; VMs that omit them count logical.
 int physical_cores(int logical) {
   std::ifstream in("/proc/cpuinfo");
@@ -133,10 +135,6 @@ const char* to_string(Status status) {
     case Status::kSkip: return "SKIP";
   }
   return "?";
-}
-
-std::string cuda_version_text(int version) {
-  return std::to_string(version / 1000) + "." + std::to_string((version % 1000) / 10);
 }
 
 std::string minimum_driver_for_cuda(int major) {

@@ -69,8 +69,6 @@ std::vector<Check> run_checks(const Facts& facts, const Options& options);
 
 // The oldest NVIDIA driver that supports CUDA `major`.x, as NVIDIA documents it ("525.60.13" for 12).
 std::string minimum_driver_for_cuda(int major);
-// "12.4" for 12040.
-std::string cuda_version_text(int version);
 
 // One object: versions, hardware, settings, data, checks, summary (see README, "dltrain doctor").
 nlohmann::json to_json(const Facts& facts, const std::vector<Check>& checks);

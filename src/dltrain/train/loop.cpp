@@ -66,6 +66,12 @@ void print_settings(const config::Config& c, const torch::Device& device, int th
   log::info("run directory: " + run_dir.string());
   log::info("device: " + device.str() + ", threads: " + std::to_string(threads) +
             (device::allocator_tuned() ? ", allocator: tuned" : ", allocator: glibc defaults"));
+  if (device.is_cuda()) {
+    const nlohmann::json env = device::environment(device);
+    log::info("CUDA: " + env["device_name"].get<std::string>() + "; LibTorch " + env["libtorch_version"].get<std::string>() +
+              " built for CUDA " + env["libtorch_cuda"].dump() + ", runtime " + env["cuda_runtime"].dump() + ", cuDNN " +
+              env["cudnn"].dump());
+  }
   log::info("data: " + d.info->name + " from " + d.root.string() + ": train " + std::to_string(d.train.size()) +
             ", val " + std::to_string(d.val.size()) + ", test " + std::to_string(d.test.size()));
   log::info("settings:");
