@@ -33,6 +33,8 @@ int run_eval(const EvalOptions& o) {
   ckpt.model.net->to(device);
   const int64_t batch_size = o.batch_size > 0 ? o.batch_size : c.eval.batch_size;
   const train::Precision precision = train::parse_precision(c.train.precision);
+  train::check_precision(precision, device);
+  train::set_math_mode(precision);  // e.g. TF32 on or off, as in training
   const train::EvalResult r =
       train::evaluate(ckpt.model.net, split, batch_size, data::Normalizer{info.mean, info.std, train::parameter_dtype(precision)},
                       static_cast<int64_t>(info.class_names.size()), precision);

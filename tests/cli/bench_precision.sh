@@ -30,7 +30,7 @@ expect 2 "precision" "$DLTRAIN" bench --config "$cfg" --precision fp8
 expect 3 "/train/batch_size" "$DLTRAIN" bench --config "$cfg" --set train.batch_size=0
 
 # Precision in training: the checkpoint remembers it, and eval reproduces train's accuracy bit for bit.
-for p in fp64 bf16; do
+for p in fp32 fp64 bf16; do
   expect 0 "done: test accuracy" "$DLTRAIN" train --config "$cfg" --data-dir data/mnist --out runs --no-progress \
     --set run.name=$p --set train.precision=$p --set train.epochs=2
   acc=$(json_get runs/$p/report.json 'd["final_test"]["accuracy"]')
@@ -39,8 +39,11 @@ for p in fp64 bf16; do
   check "$p: eval reproduces the reported accuracy ($acc)" \
     "$PYTHON" -c "import json; assert json.load(open('eval_$p.json'))['accuracy'] == $acc"
 done
-check "fp64 and bf16 runs differ (the precision took effect)" \
-  "$PYTHON" -c "import json; a, b = (json.load(open(f'eval_{p}.json'))['loss'] for p in ('fp64', 'bf16')); assert a != b"
+check "fp64 and bf16 runs each differ from fp32 (the precision took effect)" "$PYTHON" -c "
+import json
+loss = {p: json.load(open(f'eval_{p}.json'))['loss'] for p in ('fp32', 'fp64', 'bf16')}
+assert loss['fp64'] != loss['fp32'] and loss['bf16'] != loss['fp32'], loss"
+expect 2 "cannot change train.precision" "$DLTRAIN" train --resume runs/bf16 --set train.precision=fp32 --set train.epochs=3
 expect 6 "tf32 is a CUDA mode" "$DLTRAIN" train --config "$cfg" --data-dir data/mnist --out runs --set train.precision=tf32
 expect 3 "/train/precision: .*fp16" "$DLTRAIN" train --config "$cfg" --data-dir data/mnist --out runs --set train.precision=fp16
 finish

@@ -106,10 +106,10 @@ Row run_one(const Options& o, const Combination& k, const data::DatasetInfo& inf
     return r;
   }
   try {
-    if (device.is_cuda()) compat::cuda_reset_peak_memory(device.index());
     const std::string floor_key = device.str() + "/" + k.precision;
     if (floors.count(floor_key) == 0) floors[floor_key] = measure_tflops(device, precision);
     r.device_tflops = floors[floor_key];
+    if (device.is_cuda()) compat::cuda_reset_peak_memory(device.index());  // after the floor's large matrices
 
     train::set_math_mode(precision);
     torch::manual_seed(static_cast<uint64_t>(c.run.seed));

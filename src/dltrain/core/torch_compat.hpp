@@ -109,6 +109,15 @@ inline std::optional<int> cuda_runtime_version() {
   return std::nullopt;
 }
 
+inline std::optional<int> cuda_capability_major(int index) {
+#ifdef DLTRAIN_WITH_CUDA
+  return at::cuda::getDeviceProperties(index)->major;
+#else
+  (void)index;
+  return std::nullopt;
+#endif
+}
+
 inline std::optional<int> cuda_sm_count(int index) {
 #ifdef DLTRAIN_WITH_CUDA
   return at::cuda::getDeviceProperties(index)->multiProcessorCount;

@@ -224,15 +224,26 @@ std::string Monitor::summary_line() const {
   const std::vector<MonitorSample> all = samples();
   if (all.empty()) return "";
   const Summary s = summarize(all, steady_start(all.size()));
-  char line[512];
-  int n = std::snprintf(line, sizeof(line), "monitor: %zu samples every %.2g s; CPU %.0f%% mean, %.0f%% max; RSS %.0f MiB max",
+  char line[256];
+  std::snprintf(line, sizeof(line), "monitor: %zu samples every %.2g s; CPU %.0f%% mean, %.0f%% max; RSS %.0f MiB max",
                         all.size(), options_.interval_s, s.cpu.mean(), s.cpu.max, s.rss.max);
-  if (options_.gpu && s.gpu_samples > 0 && n > 0 && static_cast<size_t>(n) < sizeof(line)) {
-    std::snprintf(line + n, sizeof(line) - static_cast<size_t>(n),
-                  "; GPU %u util %.0f%% mean, %.0f%% max; memory %.0f MiB max; %.0f W mean; %.0f C max; SM %.0f MHz mean",
-                  *options_.gpu, s.util.mean(), s.util.max, s.memory.max, s.power.mean(), s.temperature.max, s.clock.mean());
-  }
-  return line;
+  std::string text = line;
+  if (!options_.gpu || s.gpu_samples == 0) return text;
+  // Only what NVML reported: a GPU may not support every query.
+  const auto part = [&](const Stat& stat, const char* format, double value) {
+    if (stat.n == 0) return;
+    char field[64];
+    std::snprintf(field, sizeof(field), format, value);
+    text += field;
+  };
+  text += "; GPU " + std::to_string(*options_.gpu);
+  part(s.util, " util %.0f%% mean", s.util.mean());
+  part(s.util, ", %.0f%% max", s.util.max);
+  part(s.memory, "; memory %.0f MiB max", s.memory.max);
+  part(s.power, "; %.0f W mean", s.power.mean());
+  part(s.temperature, "; %.0f C max", s.temperature.max);
+  part(s.clock, "; SM %.0f MHz mean", s.clock.mean());
+  return text;
 }
 
 }  // namespace dltrain::device

@@ -174,8 +174,14 @@ Facts gather(const Options& options) {
   // LibTorch's device order (CUDA_VISIBLE_DEVICES) may differ from NVML's: match them by PCI bus id.
   for (int c = 0; c < f.cuda_devices; ++c) {
     const std::optional<unsigned> at = nvml->index_of_bus_id(compat::cuda_pci_bus_id(c));
-    const size_t i = at ? *at : static_cast<size_t>(c);
-    if (i >= f.gpus.size()) continue;
+    size_t i = at ? *at : static_cast<size_t>(c);
+    if (i >= f.gpus.size()) {  // NVML absent (e.g. a container without it) or not listing this GPU
+      GpuFacts g;
+      g.nvml.index = static_cast<unsigned>(c);
+      g.nvml.name = compat::cuda_device_name(c);
+      f.gpus.push_back(g);
+      i = f.gpus.size() - 1;
+    }
     f.gpus[i].sm_count = compat::cuda_sm_count(c);
     try {
       const auto ones = torch::ones({256}, torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(c)));

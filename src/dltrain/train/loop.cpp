@@ -254,6 +254,13 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
     if (const int stale = fs::remove_stale_temp_files(s.run_dir); stale > 0) {
       log::info("resume: removed " + std::to_string(stale) + " temporary file(s) of an interrupted write");
     }
+    const std::string saved_precision =
+        resumed.config.value(nlohmann::json::json_pointer("/train/precision"), std::string("fp32"));
+    if (saved_precision != c.train.precision) {
+      throw UsageError(options.resume_from.string() + ": the run trained in " + saved_precision +
+                           "; --resume cannot change train.precision to " + c.train.precision,
+                       "resume in " + saved_precision + ", or start a new run");
+    }
     if (static_cast<int64_t>(s.history.size()) >= c.train.epochs) {
       throw UsageError(options.resume_from.string() + ": the run already completed " + std::to_string(s.history.size()) +
                            " of train.epochs=" + std::to_string(c.train.epochs) + " epochs",

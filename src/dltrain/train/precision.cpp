@@ -18,6 +18,14 @@ void check_precision(Precision precision, const torch::Device& device) {
     throw DeviceError("train.precision=tf32 is a CUDA mode (TF32 tensor cores) and the device is " + device.str(),
                       "use fp32 on the CPU (or bf16 to try bfloat16 autocast)");
   }
+  if (precision == Precision::kBf16 && device.is_cuda()) {
+    const std::optional<int> major = compat::cuda_capability_major(device.index());
+    if (major && *major < 8) {
+      throw DeviceError("train.precision=bf16 needs a GPU of compute capability 8.0 (Ampere) or newer; " + device.str() +
+                            " is " + std::to_string(*major) + ".x",
+                        "use fp32 on this GPU");
+    }
+  }
 }
 
 torch::Dtype parameter_dtype(Precision precision) {

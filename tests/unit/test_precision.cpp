@@ -1,0 +1,39 @@
+// train.precision: names, device checks, and that ForwardScope really switches autocast on and back off.
+#include "dltrain/train/precision.hpp"
+// (keep this order: Torch's CHECK before Catch's)
+#include <catch2/catch.hpp>
+
+#include "dltrain/core/error.hpp"
+
+using dltrain::train::ForwardScope;
+using dltrain::train::Precision;
+
+TEST_CASE("precision: names and device checks", "[precision]") {
+  CHECK(dltrain::train::parse_precision("bf16") == Precision::kBf16);
+  CHECK(dltrain::train::parse_precision("fp64") == Precision::kFp64);
+  CHECK_THROWS_AS(dltrain::train::parse_precision("fp8"), dltrain::ConfigError);
+  CHECK_THROWS_WITH(dltrain::train::check_precision(Precision::kTf32, torch::kCPU), Catch::Contains("CUDA mode"));
+  CHECK_NOTHROW(dltrain::train::check_precision(Precision::kBf16, torch::kCPU));
+  CHECK(dltrain::train::parameter_dtype(Precision::kFp64) == torch::kDouble);
+  CHECK(dltrain::train::parameter_dtype(Precision::kBf16) == torch::kFloat);
+}
+
+TEST_CASE("precision: bf16 autocasts a linear layer inside the scope only", "[precision]") {
+  torch::manual_seed(0);
+  torch::nn::Linear linear(8, 4);
+  const torch::Tensor x = torch::randn({2, 8});
+  {
+    const ForwardScope scope(Precision::kBf16, torch::kCPU);
+    CHECK(linear->forward(x).scalar_type() == torch::kBFloat16);
+    {
+      const ForwardScope nested(Precision::kBf16, torch::kCPU);
+      CHECK(linear->forward(x).scalar_type() == torch::kBFloat16);
+    }
+    CHECK(linear->forward(x).scalar_type() == torch::kBFloat16);  // the inner scope restored the outer state
+  }
+  CHECK(linear->forward(x).scalar_type() == torch::kFloat);  // off again after the scope
+  {
+    const ForwardScope scope(Precision::kFp32, torch::kCPU);
+    CHECK(linear->forward(x).scalar_type() == torch::kFloat);
+  }
+}
