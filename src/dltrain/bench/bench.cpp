@@ -16,6 +16,7 @@
 #include "dltrain/data/datasets.hpp"
 #include "dltrain/device/device.hpp"
 #include "dltrain/model/model.hpp"
+#include "dltrain/report/writers.hpp"
 #include "dltrain/train/evaluate.hpp"
 #include "dltrain/train/optim.hpp"
 #include "dltrain/train/precision.hpp"
@@ -34,11 +35,6 @@ void synchronize(const torch::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize(device.index());
 }
 
-double percentile(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1))];
-}
-
 // Random pixels and labels of the dataset's shape, resident on the device: throughput does not depend on
 // the values, and the benchmark needs no dataset files.
 data::Split synthetic_split(const data::DatasetInfo& info, int64_t images, const torch::Device& device) {
@@ -55,6 +51,7 @@ torch::Dtype matmul_dtype(Precision precision) {
   return torch::kFloat;
 }
 
+// Matrix-multiply throughput of `device` in `precision`, in TFLOP/s: the best of a few large matmuls.
 double measure_tflops(const torch::Device& device, Precision precision) {
   train::set_math_mode(precision);
   const int64_t n = device.is_cuda() ? 8192 : 1024;
@@ -138,8 +135,9 @@ Row run_one(const Options& o, const Combination& k, const data::DatasetInfo& inf
     const std::vector<double> timed(all.end() - std::min<int64_t>(o.steps, static_cast<int64_t>(all.size())), all.end());
     const double mean = std::accumulate(timed.begin(), timed.end(), 0.0) / static_cast<double>(timed.size());
     r.images_per_s = static_cast<double>(k.batch_size) / mean;
-    r.step_ms_median = 1000.0 * percentile(timed, 0.5);
-    r.step_ms_p95 = 1000.0 * percentile(timed, 0.95);
+    const nlohmann::json step_time = report::step_time_summary(timed);  // as report.json computes it
+    r.step_ms_median = step_time["median_ms"];
+    r.step_ms_p95 = step_time["p95_ms"];
     r.epoch_s = static_cast<double>(batches) * mean;
 
     const int64_t n_eval = std::min(o.eval_images, split.size());
@@ -165,10 +163,6 @@ std::string row_label(const Row& r) {
 }
 
 }  // namespace
-
-double measure_matmul_tflops(const std::string& device, const std::string& precision) {
-  return measure_tflops(device::resolve(device), train::parse_precision(precision));
-}
 
 Result run(const Options& o) {
   const config::Config& c = o.config;

@@ -46,9 +46,6 @@ struct Result {
 // Throws DeviceError when no combination could run.
 Result run(const Options& options);
 
-// Matrix-multiply throughput of `device` in `precision`, in TFLOP/s: the best of a few large matmuls.
-double measure_matmul_tflops(const std::string& device, const std::string& precision);
-
 std::string table(const Result& result);
 nlohmann::json to_json(const Result& result);
 

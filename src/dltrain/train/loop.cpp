@@ -62,12 +62,11 @@ void check_batch_arithmetic(const config::Config& c, const data::Dataset& d) {
 }
 
 void print_settings(const config::Config& c, const torch::Device& device, int threads, const data::Dataset& d,
-                    const std::filesystem::path& run_dir) {
+                    const std::filesystem::path& run_dir, const nlohmann::json& env) {
   log::info("run directory: " + run_dir.string());
   log::info("device: " + device.str() + ", threads: " + std::to_string(threads) +
             (device::allocator_tuned() ? ", allocator: tuned" : ", allocator: glibc defaults"));
   if (device.is_cuda()) {
-    const nlohmann::json env = device::environment(device);
     log::info("CUDA: " + env["device_name"].get<std::string>() + "; LibTorch " + env["libtorch_version"].get<std::string>() +
               " built for CUDA " + env["libtorch_cuda"].dump() + ", runtime " + env["cuda_runtime"].dump() + ", cuDNN " +
               env["cudnn"].dump());
@@ -215,7 +214,8 @@ void print_summary(const RunState& s, const report::EpochRecord& last, const tra
                 s.data_load_s, s.first_step_s, steps.is_null() ? kNaN : steps["median_ms"].get<double>(),
                 steps.is_null() ? kNaN : steps["p95_ms"].get<double>(), s.eval_s, s.checkpoint_s);
   log::info(line);
-  if (s.sampler != nullptr && !s.sampler->summary_line().empty()) log::info(s.sampler->summary_line());
+  const std::string monitor = s.sampler != nullptr ? s.sampler->summary_line() : "";
+  if (!monitor.empty()) log::info(monitor);
   log::info("reports: " + (s.run_dir / "report.json").string() + ", metrics.csv; checkpoints: " +
             (s.run_dir / "checkpoints").string() + "/{best,last}.pt");
 }
@@ -280,7 +280,7 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
   s.dataset = dataset_json(d);
   s.model = model::summary_json(m);
   s.monitor = val.size() > 0 ? "val_accuracy" : "test_accuracy";
-  print_settings(c, device, threads, d, s.run_dir);
+  print_settings(c, device, threads, d, s.run_dir, s.environment);
   log::info("model:\n" + model::summary_table(m));
 
   const data::Normalizer normalize{d.info->mean, d.info->std, parameter_dtype(precision)};
