@@ -19,6 +19,7 @@ for r in rows:
     assert r["eval_images_per_s"] > 0 and r["peak_memory_mib"] > 0 and r["device_matmul_tflops"] > 0, r
     assert abs(r["achieved_tflops"] - r["train_flops_per_image"] * r["images_per_s"] / 1e12) < 1e-9, r
     assert abs(r["floor_share"] - r["achieved_tflops"] / r["device_matmul_tflops"]) < 1e-9, r
+    assert r["cuda_graph"] is False, r
 assert d["model"]["parameters"] > 0 and "synthetic" in d["note"]
 PY
 expect 0 "cuda +fp32 +32 +skipped: .*(no CUDA support|no CUDA device)" "$DLTRAIN" bench --config "$cfg" --device cpu,cuda --steps 2
@@ -45,5 +46,9 @@ loss = {p: json.load(open(f'eval_{p}.json'))['loss'] for p in ('fp32', 'fp64', '
 assert loss['fp64'] != loss['fp32'] and loss['bf16'] != loss['fp32'], loss"
 expect 2 "cannot change train.precision" "$DLTRAIN" train --resume runs/bf16 --set train.precision=fp32 --set train.epochs=3
 expect 6 "tf32 is a CUDA mode" "$DLTRAIN" train --config "$cfg" --data-dir data/mnist --out runs --set train.precision=tf32
-expect 3 "/train/precision: .*fp16" "$DLTRAIN" train --config "$cfg" --data-dir data/mnist --out runs --set train.precision=fp16
+expect 6 "fp16 .*is a CUDA mode" "$DLTRAIN" train --config "$cfg" --data-dir data/mnist --out runs --set train.precision=fp16
+expect 3 "/train/precision: .*fp8" "$DLTRAIN" train --config "$cfg" --data-dir data/mnist --out runs --set train.precision=fp8
+expect 3 "/train/cuda_graphs: on, but CUDA graphs need a CUDA device" "$DLTRAIN" train --config "$cfg" \
+  --data-dir data/mnist --out runs --set train.cuda_graphs=on
+expect 0 "cpu +fp32 +16 .* no$" "$DLTRAIN" bench --config "$cfg" --device cpu --batch-size 16 --steps 2
 finish

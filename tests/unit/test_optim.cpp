@@ -1,21 +1,28 @@
-// Optimizers: first steps against hand-computed updates; Adadelta against its formula; state round-trip.
+// Optimizers: first steps against hand-computed updates, Adadelta against its formula, every other rule against
+// LibTorch's own optimizer over several steps with a changing learning rate, and the state round trip.
 #include "dltrain/config/config.hpp"
-#include "dltrain/train/adadelta.hpp"
+#include "dltrain/core/error.hpp"
+#include "dltrain/train/device_optim.hpp"
 #include "dltrain/train/optim.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <functional>
+#include <sstream>
 
 using namespace dltrain;
 
 namespace {
 
+config::OptimizerConfig optimizer_config(const std::string& json_text) {
+  return config::from_json(nlohmann::json::parse(R"({"train": {"optimizer": )" + json_text + "}}"), "o").train.optimizer;
+}
+
 // One scalar parameter p = 1 with gradient 0.5 at every step; returns p after each of `steps` steps.
 std::vector<double> run(const std::string& json_text, int steps) {
-  const auto c = config::from_json(nlohmann::json::parse(R"({"train": {"optimizer": )" + json_text + "}}"), "o");
   torch::Tensor p = torch::ones({1}, torch::kDouble).requires_grad_(true);
-  auto opt = train::make_optimizer(c.train.optimizer, {p});
+  auto opt = train::make_optimizer(optimizer_config(json_text), {p});
   std::vector<double> out;
   for (int i = 0; i < steps; ++i) {
     p.mutable_grad() = torch::full({1}, 0.5, torch::kDouble);
@@ -25,10 +32,49 @@ std::vector<double> run(const std::string& json_text, int steps) {
   return out;
 }
 
+std::vector<torch::Tensor> random_params(torch::Dtype dtype) {
+  torch::manual_seed(7);
+  return {torch::randn({5, 3}, dtype).requires_grad_(true), torch::randn({4}, dtype).requires_grad_(true)};
+}
+
+// Runs ours and a LibTorch optimizer side by side on the same parameters and gradients, with the learning rate
+// changed before every step as a schedule does; returns the largest difference of the parameters at the end.
+double max_difference(const std::string& json_text,
+                      const std::function<std::unique_ptr<torch::optim::Optimizer>(std::vector<torch::Tensor>)>& theirs_for,
+                      torch::Dtype dtype) {
+  auto ours_params = random_params(dtype);
+  auto theirs_params = random_params(dtype);
+  const config::OptimizerConfig c = optimizer_config(json_text);
+  train::DeviceOptimizer ours(ours_params, c);
+  const auto theirs = theirs_for(theirs_params);
+  for (int step = 0; step < 6; ++step) {
+    const double lr = c.lr * (1.0 - 0.1 * step);
+    ours.set_lr(lr);
+    for (auto& group : theirs->param_groups()) group.options().set_lr(lr);
+    for (size_t i = 0; i < ours_params.size(); ++i) {
+      const torch::Tensor g = torch::randn_like(ours_params[i]);
+      ours_params[i].mutable_grad() = g.clone();
+      theirs_params[i].mutable_grad() = g.clone();
+    }
+    ours.step();
+    theirs->step();
+  }
+  double worst = 0;
+  for (size_t i = 0; i < ours_params.size(); ++i) {
+    worst = std::max(worst, (ours_params[i] - theirs_params[i]).abs().max().item<double>());
+  }
+  return worst;
+}
+
 }  // namespace
 
-TEST_CASE("registry implements every configured optimizer", "[optim]") {
-  CHECK(train::optimizer_names() == config::kOptimizers);
+TEST_CASE("every configured optimizer is implemented; an unknown name is a config error", "[optim]") {
+  for (const auto& name : config::kOptimizers) {
+    CHECK_NOTHROW(train::DeviceOptimizer({torch::zeros({2}, torch::requires_grad())}, optimizer_config(R"({"name": ")" + name + R"("})")));
+  }
+  config::OptimizerConfig c;
+  c.name = "lamb";
+  CHECK_THROWS_AS(train::DeviceOptimizer({torch::zeros({2}, torch::requires_grad())}, c), ConfigError);
 }
 
 TEST_CASE("sgd with momentum and nesterov", "[optim]") {
@@ -69,25 +115,78 @@ TEST_CASE("adadelta follows its update formula", "[optim]") {
   }
 }
 
-TEST_CASE("adadelta state survives save and load", "[optim]") {
-  torch::Tensor p = torch::ones({3}, torch::kDouble).requires_grad_(true);
-  train::Adadelta a({p}, train::AdadeltaOptions(1.0));
-  p.mutable_grad() = torch::full({3}, 0.5, torch::kDouble);
-  a.step();
-  torch::serialize::OutputArchive out;
-  a.save(out);
-  std::ostringstream bytes;
-  out.save_to(bytes);
+TEST_CASE("the device-tensor rules match LibTorch's optimizers step for step", "[optim]") {
+  namespace o = torch::optim;
+  using Params = std::vector<torch::Tensor>;
+  // In double the two differ only by rounding; in float by a few ulps of the update.
+  const double tol = 1e-12;
+  CHECK(max_difference(R"({"name": "sgd", "lr": 0.1})",
+                       [](Params p) { return std::make_unique<o::SGD>(p, o::SGDOptions(0.1)); }, torch::kDouble) < tol);
+  CHECK(max_difference(R"({"name": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": true, "weight_decay": 0.01})",
+                       [](Params p) {
+                         return std::make_unique<o::SGD>(p, o::SGDOptions(0.1).momentum(0.9).nesterov(true).weight_decay(0.01));
+                       },
+                       torch::kDouble) < tol);
+  CHECK(max_difference(R"({"name": "adam", "lr": 0.01, "betas": [0.7, 0.9], "weight_decay": 0.01})",
+                       [](Params p) {
+                         return std::make_unique<o::Adam>(p, o::AdamOptions(0.01).betas({0.7, 0.9}).weight_decay(0.01));
+                       },
+                       torch::kDouble) < tol);
+  CHECK(max_difference(R"({"name": "adam", "lr": 0.01, "amsgrad": true})",
+                       [](Params p) { return std::make_unique<o::Adam>(p, o::AdamOptions(0.01).amsgrad(true)); },
+                       torch::kDouble) < tol);
+  CHECK(max_difference(R"({"name": "adamw", "lr": 0.01, "weight_decay": 0.05})",
+                       [](Params p) { return std::make_unique<o::AdamW>(p, o::AdamWOptions(0.01).weight_decay(0.05)); },
+                       torch::kDouble) < tol);
+  CHECK(max_difference(R"({"name": "rmsprop", "lr": 0.01, "momentum": 0.5, "weight_decay": 0.01})",
+                       [](Params p) {
+                         return std::make_unique<o::RMSprop>(p, o::RMSpropOptions(0.01).momentum(0.5).weight_decay(0.01));
+                       },
+                       torch::kDouble) < tol);
+  CHECK(max_difference(R"({"name": "rmsprop", "lr": 0.01})",
+                       [](Params p) { return std::make_unique<o::RMSprop>(p, o::RMSpropOptions(0.01)); }, torch::kDouble) < tol);
+  CHECK(max_difference(R"({"name": "adagrad", "lr": 0.1, "lr_decay": 0.01, "weight_decay": 0.01})",
+                       [](Params p) {
+                         return std::make_unique<o::Adagrad>(p, o::AdagradOptions(0.1).lr_decay(0.01).weight_decay(0.01).eps(1e-10));
+                       },
+                       torch::kDouble) < tol);
+  CHECK(max_difference(R"({"name": "adam", "lr": 0.01})",
+                       [](Params p) { return std::make_unique<o::Adam>(p, o::AdamOptions(0.01)); }, torch::kFloat) < 1e-5);
+}
 
-  torch::Tensor q = p.detach().clone().requires_grad_(true);
-  train::Adadelta b({q}, train::AdadeltaOptions(1.0));
-  torch::serialize::InputArchive in;
-  std::istringstream stream(bytes.str());
-  in.load_from(stream);
-  b.load(in);
-  p.mutable_grad() = torch::full({3}, 0.25, torch::kDouble);
-  q.mutable_grad() = torch::full({3}, 0.25, torch::kDouble);
-  a.step();
-  b.step();
-  CHECK(torch::equal(p, q));
+TEST_CASE("optimizer state survives save and load, and a mismatched state is refused", "[optim]") {
+  for (const auto& name : config::kOptimizers) {
+    DYNAMIC_SECTION(name) {
+      const std::string momentum = name == "sgd" || name == "rmsprop" ? R"(, "momentum": 0.9)" : "";
+      const config::OptimizerConfig c = optimizer_config(R"({"name": ")" + name + "\"" + momentum + "}");
+      torch::Tensor p = torch::ones({3}, torch::kDouble).requires_grad_(true);
+      train::DeviceOptimizer a({p}, c);
+      p.mutable_grad() = torch::full({3}, 0.5, torch::kDouble);
+      a.step();
+      torch::serialize::OutputArchive out;
+      a.save(out);
+      std::ostringstream bytes;
+      out.save_to(bytes);
+
+      torch::Tensor q = p.detach().clone().requires_grad_(true);
+      train::DeviceOptimizer b({q}, c);
+      torch::serialize::InputArchive in;
+      std::istringstream stream(bytes.str());
+      in.load_from(stream);
+      b.load(in);
+      p.mutable_grad() = torch::full({3}, 0.25, torch::kDouble);
+      q.mutable_grad() = torch::full({3}, 0.25, torch::kDouble);
+      a.step();
+      b.step();
+      CHECK(torch::equal(p, q));
+
+      config::OptimizerConfig other = c;
+      other.name = name == "sgd" ? "adam" : "sgd";
+      train::DeviceOptimizer wrong({q}, other);
+      torch::serialize::InputArchive again;
+      std::istringstream stream2(bytes.str());
+      again.load_from(stream2);
+      CHECK_THROWS_AS(wrong.load(again), CheckpointError);
+    }
+  }
 }

@@ -1,5 +1,6 @@
-// Each combination builds the config's model and optimizer on the device and times the very training step
-// `dltrain train` runs (train::train_step on device-resident batches), then an eval pass.
+// Each combination builds the config's model and optimizer on the device and times the very training steps
+// `dltrain train` runs (train::StepRunner on device-resident batches, CUDA graphs as the config says), then an
+// eval pass.
 #include "dltrain/bench/bench.hpp"
 
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include "dltrain/train/optim.hpp"
 #include "dltrain/train/precision.hpp"
 #include "dltrain/train/step.hpp"
+#include "dltrain/train/step_runner.hpp"
 #include "dltrain/train/step_timer.hpp"
 
 namespace dltrain::bench {
@@ -47,6 +49,7 @@ data::Split synthetic_split(const data::DatasetInfo& info, int64_t images, const
 
 torch::Dtype matmul_dtype(Precision precision) {
   if (precision == Precision::kBf16) return torch::kBFloat16;
+  if (precision == Precision::kFp16) return torch::kHalf;
   if (precision == Precision::kFp64) return torch::kDouble;
   return torch::kFloat;
 }
@@ -89,10 +92,12 @@ Row run_one(const Options& o, const Combination& k, const data::DatasetInfo& inf
   const config::Config& c = o.config;
   torch::Device device(torch::kCPU);
   Precision precision = Precision::kFp32;
+  train::GraphChoice graphs;
   try {
     device = device::resolve(k.device);
     precision = train::parse_precision(k.precision);
     train::check_precision(precision, device);
+    graphs = train::choose_cuda_graphs(c.train.cuda_graphs, device, precision);
   } catch (const Error& e) {
     r.skipped = e.what();
     return r;
@@ -122,12 +127,15 @@ Row run_one(const Options& o, const Combination& k, const data::DatasetInfo& inf
     const torch::Tensor order = torch::randperm(split.size(), torch::TensorOptions().device(device).dtype(torch::kInt64));
     const int64_t batches = data::train_batches(split.size(), k.batch_size);
 
-    // Warm-up steps first (the timer keeps the very first apart), then the timed ones.
+    // Warm-up steps first (the timer keeps the very first apart; a CUDA graph is captured during them), then the
+    // timed ones.
+    r.cuda_graph = graphs.use;
+    train::StepRunner steps(m.net, *optimizer, settings, split, k.batch_size, normalize, graphs.use);
     train::StepTimer timer(device);
-    for (int64_t i = 0; i < o.warmup + o.steps; ++i) {
+    const int64_t warmup = graphs.use ? std::max<int64_t>(o.warmup, train::StepRunner::kWarmupSteps + 1) : o.warmup;
+    for (int64_t i = 0; i < warmup + o.steps; ++i) {
       timer.start();
-      const data::Batch batch = data::train_batch(split, order, i % batches, k.batch_size, normalize);
-      train::train_step(m.net, *optimizer, batch, settings);
+      steps.run(order, i % batches);
       timer.stop();
     }
     timer.collect();
@@ -210,8 +218,9 @@ Result run(const Options& o) {
 std::string table(const Result& result) {
   std::ostringstream out;
   char line[320];
-  std::snprintf(line, sizeof(line), "%-7s %-9s %6s %10s %9s %9s %9s %11s %10s %9s %9s %8s\n", "device", "precision",
-                "batch", "img/s", "ms/step", "p95 ms", "epoch s", "eval img/s", "peak MiB", "TFLOP/s", "floor", "share");
+  std::snprintf(line, sizeof(line), "%-7s %-9s %6s %10s %9s %9s %9s %11s %10s %9s %9s %8s %6s\n", "device",
+                "precision", "batch", "img/s", "ms/step", "p95 ms", "epoch s", "eval img/s", "peak MiB", "TFLOP/s", "floor",
+                "share", "graph");
   out << line;
   for (const Row& r : result.rows) {
     if (!r.skipped.empty()) {
@@ -220,14 +229,14 @@ std::string table(const Result& result) {
       out << line << r.skipped << "\n";
       continue;
     }
-    std::snprintf(line, sizeof(line), "%-7s %-9s %6lld %10.0f %9.2f %9.2f %9.2f %11.0f %10.0f %9.3f %9.2f %7.1f%%\n",
+    std::snprintf(line, sizeof(line), "%-7s %-9s %6lld %10.0f %9.2f %9.2f %9.2f %11.0f %10.0f %9.3f %9.2f %7.1f%% %6s\n",
                   r.device.c_str(), r.precision.c_str(), static_cast<long long>(r.batch_size), r.images_per_s,
                   r.step_ms_median, r.step_ms_p95, r.epoch_s, r.eval_images_per_s, r.peak_memory_mib, r.achieved_tflops,
-                  r.device_tflops, 100.0 * r.floor_share);
+                  r.device_tflops, 100.0 * r.floor_share, r.cuda_graph ? "yes" : "no");
     out << line;
   }
   out << "TFLOP/s: training FLOPs per image x img/s; floor: this device's measured large-matmul TFLOP/s in that "
-         "precision; share: the first over the second.\n"
+         "precision; share: the first over the second; graph: the step replayed from a CUDA graph.\n"
       << result.note << "\n";
   return out.str();
 }
@@ -249,7 +258,8 @@ nlohmann::json to_json(const Result& result) {
                 {"train_flops_per_image", r.train_flops_per_image},
                 {"achieved_tflops", r.achieved_tflops},
                 {"device_matmul_tflops", r.device_tflops},
-                {"floor_share", r.floor_share}});
+                {"floor_share", r.floor_share},
+                {"cuda_graph", r.cuda_graph}});
     }
     rows.push_back(j);
   }

@@ -33,6 +33,7 @@ struct Row {
   double train_flops_per_image = 0;
   double achieved_tflops = 0, device_tflops = 0;  // device_tflops: a large matmul in this precision
   double floor_share = 0;                         // achieved / device
+  bool cuda_graph = false;                        // the steps were replayed from a captured CUDA graph
 };
 
 struct Result {

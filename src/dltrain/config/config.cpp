@@ -16,7 +16,7 @@ const std::vector<std::string> kLayerTypes = {"linear",      "conv2d",  "maxpool
 const std::vector<std::string> kActivations = {"relu", "gelu", "tanh", "sigmoid", "leaky_relu"};
 const std::vector<std::string> kOptimizers = {"sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta"};
 const std::vector<std::string> kSchedulers = {"constant", "step", "multistep", "exponential", "cosine", "onecycle"};
-const std::vector<std::string> kPrecisions = {"fp32", "tf32", "bf16", "fp64"};
+const std::vector<std::string> kPrecisions = {"fp32", "tf32", "bf16", "fp16", "fp64"};
 
 namespace {
 

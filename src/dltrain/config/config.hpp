@@ -89,7 +89,8 @@ struct TrainConfig {
   std::string checkpoint_every = "1 epoch";  // "N epoch(s)" or "N step(s)": when last.pt is written
   std::string device = "auto";
   int64_t threads = 0;  // 0: all available cores
-  std::string precision = "fp32";  // fp32, tf32 (CUDA), bf16 (autocast), fp64 (reference runs)
+  std::string precision = "fp32";  // fp32, tf32 (CUDA), bf16 (autocast), fp16 (CUDA, loss scaling), fp64
+  std::string cuda_graphs = "auto";  // auto, on, off: capture the training step in one CUDA graph
 };
 
 struct EvalConfig {

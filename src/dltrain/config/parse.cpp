@@ -368,6 +368,7 @@ void visit(V& v, TrainConfig& c) {
   v.field("device", c.device, device_name());
   v.field("threads", c.threads, at_least<int64_t>(0));
   v.field("precision", c.precision, one_of(kPrecisions));
+  v.field("cuda_graphs", c.cuda_graphs, one_of({"auto", "on", "off"}));
 }
 
 template <class V>

@@ -85,6 +85,7 @@ CheckpointMeta read_meta(torch::serialize::InputArchive& archive, const std::fil
     read_optional(archive, "correct", meta.correct);
     read_optional(archive, "cpu_rng", meta.cpu_rng);
     read_optional(archive, "cuda_rng", meta.cuda_rng);
+    read_optional(archive, "loss_scale", meta.loss_scale);
   } catch (const std::exception& e) {
     throw CheckpointError(path.string() + ": damaged checkpoint metadata: " + e.what(), "use another checkpoint");
   }
@@ -137,6 +138,7 @@ void save_checkpoint(const std::filesystem::path& path, const CheckpointMeta& me
   write_tensor_if_defined(archive, "correct", meta.correct);
   write_tensor_if_defined(archive, "cpu_rng", meta.cpu_rng);
   write_tensor_if_defined(archive, "cuda_rng", meta.cuda_rng);
+  write_tensor_if_defined(archive, "loss_scale", meta.loss_scale);
   torch::serialize::OutputArchive model_archive;
   net.save(model_archive);
   archive.write("model", model_archive);
@@ -156,6 +158,13 @@ CheckpointMeta restore_checkpoint(const std::filesystem::path& path, const torch
   open_archive(path, archive, device);
   CheckpointMeta meta = read_meta(archive, path);
   load_weights(archive, path, net);
+  c10::IValue format;
+  archive.read("format_version", format);
+  if (format.toInt() < kCheckpointFormat) {
+    throw CheckpointError(path.string() + ": format " + std::to_string(format.toInt()) +
+                              " holds LibTorch's optimizer state, which this dltrain cannot resume from",
+                          "evaluate it with `dltrain eval`, or start a new run");
+  }
   try {
     torch::serialize::InputArchive optimizer_archive;
     archive.read("optimizer", optimizer_archive);

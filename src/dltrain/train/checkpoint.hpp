@@ -1,6 +1,6 @@
 // Versioned checkpoints: model, optimizer state, the run's exact position and the resolved config,
 // written atomically. `dltrain eval` rebuilds the model from the file alone; `dltrain train --resume`
-// continues bit for bit (format 2; format 1 files still load for eval).
+// continues bit for bit (format 3, whose optimizer state is device_optim's; formats 1 and 2 still load for eval).
 #pragma once
 
 #include <cstdint>
@@ -15,7 +15,7 @@
 namespace dltrain::train {
 
 inline constexpr const char* kCheckpointMagic = "dltrain-checkpoint";
-inline constexpr int64_t kCheckpointFormat = 2;
+inline constexpr int64_t kCheckpointFormat = 3;
 
 struct CheckpointMeta {
   int64_t epoch = 0;  // epochs completed
@@ -34,6 +34,7 @@ struct CheckpointMeta {
   int64_t epochs_without_improvement = 0;
   nlohmann::json history = nlohmann::json::array();  // one record per completed epoch, as in report.json
   torch::Tensor cpu_rng, cuda_rng;                   // generator states (cuda_rng in CUDA runs only)
+  torch::Tensor loss_scale;                          // fp16 runs: GradScaler::state()
 };
 
 // Writes `path` through a temporary file and a rename: the old file stays intact until the new one is complete.

@@ -24,7 +24,9 @@ EvalResult evaluate(torch::nn::Sequential& net, const data::Split& split, int64_
       const ForwardScope scope(precision, device);
       logits = net->forward(batch.images);
     }
-    if (logits.scalar_type() == torch::kBFloat16) logits = logits.to(torch::kFloat);  // the loss in float, as in training
+    if (logits.scalar_type() == torch::kBFloat16 || logits.scalar_type() == torch::kHalf) {
+      logits = logits.to(torch::kFloat);  // the loss in float, as in training
+    }
     loss_sum += torch::nn::functional::cross_entropy(
                     logits, batch.labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                     .to(torch::kDouble);

@@ -25,6 +25,7 @@
 #include "dltrain/train/schedule.hpp"
 #include "dltrain/train/signals.hpp"
 #include "dltrain/train/step.hpp"
+#include "dltrain/train/step_runner.hpp"
 #include "dltrain/train/step_timer.hpp"
 
 namespace dltrain::train {
@@ -43,6 +44,7 @@ struct RunState {
   std::vector<double> step_seconds;  // steady state: every step after the process's first
   double first_step_s = -1;          // warm-up: allocation, cuDNN autotuning
   const device::Monitor* sampler = nullptr;
+  GradScaler* scaler = nullptr;  // fp16 runs
   nlohmann::json final_test;
   int64_t step = 0;
   int64_t best_epoch = 0;
@@ -158,6 +160,7 @@ CheckpointMeta checkpoint_meta(const config::Config& c, const RunState& s, const
     meta.epoch_seconds = epoch_seconds;
   }
   capture_rng(meta, device);
+  if (s.scaler != nullptr) meta.loss_scale = s.scaler->state();
   return meta;
 }
 
@@ -230,6 +233,7 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
   const torch::Device device = device::resolve(c.train.device);
   const Precision precision = parse_precision(c.train.precision);
   check_precision(precision, device);
+  const GraphChoice graphs = choose_cuda_graphs(c.train.cuda_graphs, device, precision);
   set_math_mode(precision);
   const int threads = device::configure_threads(c.train.threads);
   torch::manual_seed(static_cast<uint64_t>(c.run.seed));
@@ -290,6 +294,14 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
   const StepSettings step_settings{
       torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(c.train.label_smoothing), c.train.grad_clip,
       precision, device};
+  StepRunner steps(m.net, *optimizer, step_settings, train, batch_size, normalize, graphs.use);
+  s.scaler = steps.scaler();
+  if (s.scaler != nullptr && resumed.loss_scale.defined()) s.scaler->set_state(resumed.loss_scale);
+  if (device.is_cuda()) {
+    log::info(graphs.use ? "CUDA graphs: on (the step is captured after " + std::to_string(StepRunner::kWarmupSteps) +
+                               " eager warm-up steps)"
+                         : "CUDA graphs: off (" + graphs.reason + ")");
+  }
   const auto on_device = torch::TensorOptions().device(device);
   config::Interval checkpoint_every;
   config::parse_interval(c.train.checkpoint_every, checkpoint_every);
@@ -330,12 +342,11 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
         timer.start();
         lr = lr_at(c.train.scheduler, schedule, s.step);
         set_lr(*optimizer, lr);
-        const data::Batch batch = data::train_batch(train, e.order, b, batch_size, normalize);
-        const StepOutput out = train_step(m.net, *optimizer, batch, step_settings);
+        const StepOutput out = steps.run(e.order, b);
         if (check_every_step) finite_or_throw(out.loss.item<double>(), "training loss", s);
         ++s.step;
         e.loss_sum += out.loss;
-        e.correct += out.logits.argmax(1).eq(batch.labels).sum();
+        e.correct += out.correct;
         timer.stop();
         if (progress.due(b)) {
           const double mean_loss =

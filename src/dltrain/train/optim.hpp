@@ -1,4 +1,4 @@
-// The optimizer registry: config name -> torch::optim optimizer, as an explicit table.
+// Building the configured optimizer, and setting its learning rate between steps.
 #pragma once
 
 #include <memory>
@@ -11,12 +11,9 @@
 
 namespace dltrain::train {
 
-// Builds the optimizer named in `config`; throws ConfigError listing the known names.
+// Builds the optimizer named in `config` (a DeviceOptimizer); throws ConfigError listing the known names.
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const config::OptimizerConfig& config,
                                                         std::vector<torch::Tensor> params);
-
-// The names the registry implements (tests check them against config::kOptimizers).
-std::vector<std::string> optimizer_names();
 
 // Sets the learning rate of every parameter group (schedules call this before each step).
 void set_lr(torch::optim::Optimizer& optimizer, double lr);

@@ -9,14 +9,20 @@ Precision parse_precision(const std::string& name) {
   if (name == "fp32") return Precision::kFp32;
   if (name == "tf32") return Precision::kTf32;
   if (name == "bf16") return Precision::kBf16;
+  if (name == "fp16") return Precision::kFp16;
   if (name == "fp64") return Precision::kFp64;
-  throw ConfigError("/train/precision: unknown precision '" + name + "'", "use fp32, tf32, bf16 or fp64");
+  throw ConfigError("/train/precision: unknown precision '" + name + "'", "use fp32, tf32, bf16, fp16 or fp64");
 }
 
 void check_precision(Precision precision, const torch::Device& device) {
   if (precision == Precision::kTf32 && !device.is_cuda()) {
     throw DeviceError("train.precision=tf32 is a CUDA mode (TF32 tensor cores) and the device is " + device.str(),
                       "use fp32 on the CPU (or bf16 to try bfloat16 autocast)");
+  }
+  if (precision == Precision::kFp16 && !device.is_cuda()) {
+    throw DeviceError("train.precision=fp16 (float16 autocast with loss scaling) is a CUDA mode and the device is " +
+                          device.str(),
+                      "use bf16 on the CPU: bfloat16 keeps float32's range and needs no loss scaling");
   }
   if (precision == Precision::kBf16 && device.is_cuda()) {
     const std::optional<int> major = compat::cuda_capability_major(device.index());
@@ -33,6 +39,9 @@ torch::Dtype parameter_dtype(Precision precision) {
 }
 
 void set_math_mode(Precision precision) {
+  // Every training step has the same shapes (the last partial batch is dropped): let cuDNN time its algorithms
+  // once and keep the fastest.
+  at::globalContext().setBenchmarkCuDNN(true);
   const bool tf32 = precision == Precision::kTf32;
   at::globalContext().setAllowTF32CuBLAS(tf32);
   at::globalContext().setAllowTF32CuDNN(tf32);

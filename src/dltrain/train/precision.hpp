@@ -1,6 +1,6 @@
 // train.precision: the number format of a run. fp32 (default); tf32 (CUDA: float32 matmuls and convolutions
-// on TF32 tensor cores); bf16 (autocast: matmuls and convolutions in bfloat16, the rest in float32);
-// fp64 (every tensor in double, for reference runs).
+// on TF32 tensor cores); bf16 (autocast: matmuls and convolutions in bfloat16, the rest in float32); fp16 (CUDA:
+// autocast to float16 with dynamic loss scaling, grad_scaler.hpp); fp64 (every tensor in double, for reference runs).
 #pragma once
 
 #include <optional>
@@ -12,22 +12,23 @@
 
 namespace dltrain::train {
 
-enum class Precision { kFp32, kTf32, kBf16, kFp64 };
+enum class Precision { kFp32, kTf32, kBf16, kFp16, kFp64 };
 
 // A name from config::kPrecisions.
 Precision parse_precision(const std::string& name);
-// Throws DeviceError when `device` cannot run `precision` (tf32 is a CUDA mode). Call before step 0.
+// Throws DeviceError when `device` cannot run `precision` (tf32 and fp16 are CUDA modes). Call before step 0.
 void check_precision(Precision precision, const torch::Device& device);
 // The dtype of the parameters and of the normalised input: double for fp64, else float.
 torch::Dtype parameter_dtype(Precision precision);
 // Turns TF32 math on for a tf32 run and off otherwise (a process-wide LibTorch setting).
 void set_math_mode(Precision precision);
 
-// Opens autocast for a forward pass when the precision asks for it (bf16); otherwise does nothing.
+// Opens autocast for a forward pass when the precision asks for it (bf16, fp16); otherwise does nothing.
 class ForwardScope {
  public:
   ForwardScope(Precision precision, const torch::Device& device) {
     if (precision == Precision::kBf16) autocast_.emplace(device.type(), at::kBFloat16);
+    if (precision == Precision::kFp16) autocast_.emplace(device.type(), at::kHalf);
   }
 
  private:

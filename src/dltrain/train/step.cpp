@@ -3,6 +3,18 @@
 
 namespace dltrain::train {
 
+void clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : params) {
+    if (p.grad().defined()) grads.push_back(p.grad());
+  }
+  if (grads.empty()) return;
+  const torch::Tensor total = torch::stack(at::_foreach_norm(grads)).norm();
+  const torch::Tensor scale = (max_norm / (total + 1e-6)).clamp_max_(1.0);
+  for (auto& g : grads) g.mul_(scale);
+}
+
 StepOutput train_step(torch::nn::Sequential& net, torch::optim::Optimizer& optimizer, const data::Batch& batch,
                       const StepSettings& s) {
   net->zero_grad(true);
@@ -12,10 +24,18 @@ StepOutput train_step(torch::nn::Sequential& net, torch::optim::Optimizer& optim
     logits = net->forward(batch.images);
     loss = torch::nn::functional::cross_entropy(logits, batch.labels, s.loss);
   }
-  loss.backward();
-  if (s.grad_clip > 0) torch::nn::utils::clip_grad_norm_(net->parameters(), s.grad_clip);
-  optimizer.step();
-  return {loss.detach(), logits.detach()};
+  if (s.scaler != nullptr) {
+    s.scaler->scale(loss).backward();
+    s.scaler->unscale(net->parameters());
+    if (s.grad_clip > 0) clip_grad_norm(net->parameters(), s.grad_clip);
+    s.scaler->step(optimizer);
+  } else {
+    loss.backward();
+    if (s.grad_clip > 0) clip_grad_norm(net->parameters(), s.grad_clip);
+    optimizer.step();
+  }
+  torch::NoGradGuard no_grad;
+  return {loss.detach(), logits.argmax(1).eq(batch.labels).sum()};
 }
 
 }  // namespace dltrain::train

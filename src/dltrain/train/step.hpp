@@ -1,9 +1,12 @@
 // One training step, shared by `dltrain train` and `dltrain bench` so that both time the same work.
 #pragma once
 
+#include <vector>
+
 #include <torch/torch.h>
 
 #include "dltrain/data/batches.hpp"
+#include "dltrain/train/grad_scaler.hpp"
 #include "dltrain/train/precision.hpp"
 
 namespace dltrain::train {
@@ -13,14 +16,20 @@ struct StepSettings {
   double grad_clip = 0.0;  // max global L2 norm of the gradients; 0: off
   Precision precision = Precision::kFp32;
   torch::Device device = torch::kCPU;
+  GradScaler* scaler = nullptr;  // fp16 runs: dynamic loss scaling
 };
 
 struct StepOutput {
-  torch::Tensor loss;    // detached, on the device
-  torch::Tensor logits;  // detached
+  torch::Tensor loss;     // 0-dim, detached, on the device
+  torch::Tensor correct;  // 0-dim int64: correctly classified images of the batch
 };
 
-// Zero the gradients, forward (under autocast for bf16) and loss, backward, clip, optimizer step.
+// Scales the gradients so that their global L2 norm is at most `max_norm`, as torch.nn.utils.clip_grad_norm_
+// does, but without reading the norm on the host (LibTorch's C++ version returns it as a double: a sync per step).
+void clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm);
+
+// Zero the gradients, forward (under autocast for bf16/fp16) and loss, backward (of the scaled loss for fp16),
+// clip, optimizer step. Nothing in it reads a device value on the host, except the fp16 scaler's skip decision.
 StepOutput train_step(torch::nn::Sequential& net, torch::optim::Optimizer& optimizer, const data::Batch& batch,
                       const StepSettings& settings);
 

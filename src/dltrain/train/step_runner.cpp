@@ -1,0 +1,118 @@
+// Eager steps, and the CUDA graph capture: warm-up on a side stream, capture there, replay on the current stream.
+#include "dltrain/train/step_runner.hpp"
+
+#include "dltrain/core/error.hpp"
+#include "dltrain/core/torch_compat.hpp"
+
+#ifdef DLTRAIN_WITH_CUDA
+#include <ATen/cuda/CUDAEvent.h>
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
+
+namespace dltrain::train {
+
+GraphChoice choose_cuda_graphs(const std::string& setting, const torch::Device& device, Precision precision) {
+  if (setting == "off") return {false, "train.cuda_graphs=off"};
+  std::string why_not;
+  if (!device.is_cuda() || !compat::kHasCudaBuild) {
+    why_not = "CUDA graphs need a CUDA device and the device is " + device.str();
+  } else if (precision == Precision::kFp16) {
+    why_not = "fp16 loss scaling decides on the host whether each step is taken";
+  }
+  if (why_not.empty()) return {true, ""};
+  if (setting == "on") {
+    throw ConfigError("/train/cuda_graphs: on, but " + why_not, "set train.cuda_graphs to auto (or off)");
+  }
+  return {false, why_not};
+}
+
+struct StepRunner::Graph {
+  torch::Tensor indices;  // the static input: the batch's positions in the split, refilled before each replay
+  StepOutput out;         // the static outputs
+  int steps = 0;          // steps run so far
+#ifdef DLTRAIN_WITH_CUDA
+  explicit Graph(const torch::Device& device) : side(c10::cuda::getStreamFromPool(false, device.index())) {}
+  c10::cuda::CUDAStream side;
+  at::cuda::CUDAGraph graph;
+#else
+  explicit Graph(const torch::Device&) {}
+#endif
+};
+
+StepRunner::StepRunner(torch::nn::Sequential net, torch::optim::Optimizer& optimizer, const StepSettings& settings,
+                       const data::Split& train, int64_t batch_size, const data::Normalizer& normalize,
+                       bool cuda_graphs)
+    : net_(std::move(net)),
+      optimizer_(optimizer),
+      settings_(settings),
+      train_(train),
+      batch_size_(batch_size),
+      normalize_(normalize) {
+  if (settings_.precision == Precision::kFp16) {
+    scaler_.emplace(settings_.device);
+    settings_.scaler = &*scaler_;
+  }
+  if (!cuda_graphs) return;
+  if (!compat::kHasCudaBuild || !settings_.device.is_cuda()) {
+    throw DeviceError("CUDA graphs need a CUDA build and device", "set train.cuda_graphs=off");
+  }
+  graph_ = std::make_unique<Graph>(settings_.device);
+  graph_->indices = torch::empty({batch_size_}, torch::TensorOptions().device(settings_.device).dtype(torch::kInt64));
+}
+
+StepRunner::~StepRunner() = default;
+
+StepOutput StepRunner::run(const torch::Tensor& order, int64_t b) {
+  if (!graph_) return train_step(net_, optimizer_, data::train_batch(train_, order, b, batch_size_, normalize_), settings_);
+#ifdef DLTRAIN_WITH_CUDA
+  Graph& g = *graph_;
+  g.indices.copy_(order.slice(0, b * batch_size_, (b + 1) * batch_size_));
+  if (g.steps > kWarmupSteps) {
+    g.graph.replay();
+    ++g.steps;
+    return g.out;
+  }
+  // Warm-up and capture on a side stream (capture cannot use the default stream), ordered after the copy above.
+  const c10::cuda::CUDAStream current = c10::cuda::getCurrentCUDAStream(settings_.device.index());
+  at::cuda::CUDAEvent ready;
+  ready.record(current);
+  ready.block(g.side);
+  {
+    const c10::cuda::CUDAStreamGuard on_side(g.side);
+    const auto step = [&] {
+      return train_step(net_, optimizer_, data::train_batch(train_, g.indices, 0, batch_size_, normalize_), settings_);
+    };
+    if (g.steps < kWarmupSteps) {
+      g.out = step();
+    } else {
+      net_->zero_grad(true);  // the gradients are then allocated in the graph's own memory pool
+      const bool cache = at::autocast::is_autocast_cache_enabled();
+      at::autocast::set_autocast_cache_enabled(false);  // cached casts would be freed while the graph still uses them
+      try {
+        g.graph.capture_begin();
+        g.out = step();
+        g.graph.capture_end();
+      } catch (const c10::Error& e) {
+        at::autocast::set_autocast_cache_enabled(cache);
+        throw DeviceError(std::string("capturing the training step in a CUDA graph failed: ") + e.what_without_backtrace(),
+                          "set train.cuda_graphs=off to train eagerly");
+      }
+      at::autocast::set_autocast_cache_enabled(cache);
+    }
+  }
+  at::cuda::CUDAEvent done;
+  done.record(g.side);
+  done.block(current);
+  if (g.steps == kWarmupSteps) g.graph.replay();  // the capture only recorded the step: this replay trains
+  ++g.steps;
+  return g.out;
+#else
+  (void)order;
+  (void)b;
+  return {};
+#endif
+}
+
+}  // namespace dltrain::train
