@@ -135,6 +135,11 @@ TEST_CASE("the device-tensor rules match LibTorch's optimizers step for step", "
   CHECK(max_difference(R"({"name": "adam", "lr": 0.01, "amsgrad": true})",
                        [](Params p) { return std::make_unique<o::Adam>(p, o::AdamOptions(0.01).amsgrad(true)); },
                        torch::kDouble) < tol);
+  CHECK(max_difference(R"({"name": "adamw", "lr": 0.01, "weight_decay": 0.05, "amsgrad": true})",
+                       [](Params p) {
+                         return std::make_unique<o::AdamW>(p, o::AdamWOptions(0.01).weight_decay(0.05).amsgrad(true));
+                       },
+                       torch::kDouble) < tol);
   CHECK(max_difference(R"({"name": "adamw", "lr": 0.01, "weight_decay": 0.05})",
                        [](Params p) { return std::make_unique<o::AdamW>(p, o::AdamWOptions(0.01).weight_decay(0.05)); },
                        torch::kDouble) < tol);
@@ -180,6 +185,15 @@ TEST_CASE("optimizer state survives save and load, and a mismatched state is ref
       b.step();
       CHECK(torch::equal(p, q));
 
+      if (!momentum.empty()) {  // a resume that turns momentum off would drop the saved buffers: refused
+        config::OptimizerConfig without = c;
+        without.momentum = 0;
+        train::DeviceOptimizer plain({q}, without);
+        torch::serialize::InputArchive archive;
+        std::istringstream bytes_again(bytes.str());
+        archive.load_from(bytes_again);
+        CHECK_THROWS_WITH(plain.load(archive), Catch::Contains("momentum_buffer"));
+      }
       config::OptimizerConfig other = c;
       other.name = name == "sgd" ? "adam" : "sgd";
       train::DeviceOptimizer wrong({q}, other);

@@ -162,6 +162,8 @@ Row run_one(const Options& o, const Combination& k, const data::DatasetInfo& inf
     r.floor_share = r.device_tflops > 0 ? r.achieved_tflops / r.device_tflops : 0.0;
   } catch (const c10::Error& e) {
     r.skipped = std::string("failed: ") + e.what_without_backtrace();  // e.g. out of memory at a large batch
+  } catch (const Error& e) {
+    r.skipped = std::string("failed: ") + e.what();  // e.g. a CUDA graph capture that failed
   }
   return r;
 }
@@ -185,7 +187,8 @@ Result run(const Options& o) {
   result.train_images = c.data.limit_train > 0 ? std::min<int64_t>(c.data.limit_train, 60000) : 60000;
   result.model = model::summary_json(model::build(c.model, info.image_shape, static_cast<int64_t>(info.class_names.size())));
   result.note = "synthetic " + info.name + "-shaped data resident on the device; " + std::to_string(o.warmup) +
-                " warm-up + " + std::to_string(o.steps) + " timed training steps per row (the same step as dltrain "
+                " warm-up (at least " + std::to_string(train::StepRunner::kWarmupSteps + 1) +
+                " with CUDA graphs) + " + std::to_string(o.steps) + " timed training steps per row (the same step as dltrain "
                 "train: batch draw, forward, loss, backward, " + c.train.optimizer.name + " step); eval of " +
                 std::to_string(o.eval_images) + " images in batches of " + std::to_string(c.eval.batch_size) +
                 "; epoch = " + std::to_string(result.train_images) + " images; FLOPs of training ~ 3x forward";

@@ -17,6 +17,9 @@
 #endif
 #endif
 
+// LibTorch 2.4 or newer: the autocast functions that take a device type, and _foreach_ ops with a tensor scalar.
+#define DLTRAIN_TORCH_2_4 (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4))
+
 namespace dltrain::compat {
 
 #ifdef DLTRAIN_WITH_CUDA
@@ -48,7 +51,7 @@ inline std::string cuda_device_name(int index) {
 class AutocastScope {
  public:
   AutocastScope(c10::DeviceType device, at::ScalarType dtype) : device_(device) {
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#if DLTRAIN_TORCH_2_4
     was_enabled_ = at::autocast::is_autocast_enabled(device);
     was_dtype_ = at::autocast::get_autocast_dtype(device);
     at::autocast::set_autocast_enabled(device, true);
@@ -69,7 +72,7 @@ class AutocastScope {
   }
   ~AutocastScope() {
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#if DLTRAIN_TORCH_2_4
     at::autocast::set_autocast_enabled(device_, was_enabled_);
     at::autocast::set_autocast_dtype(device_, was_dtype_);
 #else
@@ -90,6 +93,29 @@ class AutocastScope {
   bool was_enabled_ = false;
   at::ScalarType was_dtype_ = at::kFloat;
 };
+
+// list[i] *= scale, and params[i] += scale * updates[i], where `scale` is a 0-dim tensor on their device that the
+// kernels read (a host Scalar would be frozen into a CUDA graph). LibTorch 2.4+ does each list in one multi-tensor
+// kernel; 1.13 has no tensor-scalar _foreach_ ops, so there it is one kernel per tensor.
+inline void foreach_mul_(at::TensorList list, const at::Tensor& scale) {
+  if (list.empty()) return;
+  const at::Tensor s = scale.to(list[0].scalar_type());
+#if DLTRAIN_TORCH_2_4
+  at::_foreach_mul_(list, s);
+#else
+  for (const at::Tensor& t : list) t.mul_(s);
+#endif
+}
+
+inline void foreach_add_scaled_(at::TensorList params, at::TensorList updates, const at::Tensor& scale) {
+  if (params.empty()) return;
+  const at::Tensor s = scale.to(params[0].scalar_type());
+#if DLTRAIN_TORCH_2_4
+  at::_foreach_add_(params, at::_foreach_mul(updates, s));
+#else
+  for (size_t i = 0; i < params.size(); ++i) params[i].addcmul_(updates[i], s);
+#endif
+}
 
 // The CUDA toolkit LibTorch and dltrain were built with, and the CUDA runtime loaded now
 // (1000 * major + 10 * minor); empty in CPU-only builds.

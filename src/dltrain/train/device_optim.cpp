@@ -1,11 +1,13 @@
 // The update rules. Each follows PyTorch's documented algorithm (and LibTorch's implementation, which the tests
-// compare against); the only change is that the learning rate and anything derived from the step count are 0-dim
-// device tensors, applied with addcmul_ instead of a host scalar `alpha`.
+// compare against); the changes are that the learning rate and anything derived from the step count are 0-dim
+// device tensors (compat::foreach_add_scaled_ instead of a host `alpha`), and that all parameters are updated
+// together with _foreach_ ops.
 #include "dltrain/train/device_optim.hpp"
 
 #include <utility>
 
 #include "dltrain/core/error.hpp"
+#include "dltrain/core/torch_compat.hpp"
 
 namespace dltrain::train {
 namespace {
@@ -14,71 +16,98 @@ using torch::Tensor;
 
 // Computed once per step, shared by every parameter.
 struct StepTensors {
-  Tensor neg_lr;      // -lr
-  Tensor neg_step;    // adam, adamw: -lr / (1 - beta1^t)
-  Tensor bias2_sqrt;  // adam, adamw: sqrt(1 - beta2^t)
-  Tensor decay;       // adamw: 1 - lr * weight_decay
-  Tensor neg_clr;     // adagrad: -lr / (1 + (t - 1) * lr_decay)
+  Tensor neg_lr;          // -lr
+  Tensor neg_step;        // adam, adamw: -lr / (1 - beta1^t)
+  Tensor inv_bias2_sqrt;  // adam, adamw: 1 / sqrt(1 - beta2^t)
+  Tensor decay;           // adamw: 1 - lr * weight_decay
+  Tensor neg_clr;         // adagrad: -lr / (1 + (t - 1) * lr_decay)
 };
 
-using Rule = void (*)(const config::OptimizerConfig& c, const StepTensors& t, Tensor& p, Tensor g,
-                      std::vector<Tensor>& state);
+// The parameters that have a gradient this step, their gradients, and their state: state[k][i] is buffer k of
+// params[i]. Each rule updates all of them with _foreach_ ops: a handful of multi-tensor kernels on a GPU (plain
+// per-tensor loops on the CPU), where a per-parameter loop would launch a handful per parameter.
+struct Lists {
+  std::vector<Tensor> params, grads;
+  std::vector<std::vector<Tensor>> state;
+};
 
-void sgd(const config::OptimizerConfig& c, const StepTensors& t, Tensor& p, Tensor g, std::vector<Tensor>& state) {
-  if (c.weight_decay != 0) g = g.add(p, c.weight_decay);
+using Rule = void (*)(const config::OptimizerConfig& c, const StepTensors& t, Lists& l);
+
+// grads + weight_decay * params (L2 regularisation folded into the gradient), or the gradients as they are.
+std::vector<Tensor> with_weight_decay(const config::OptimizerConfig& c, const Lists& l) {
+  return c.weight_decay != 0 ? at::_foreach_add(l.grads, l.params, c.weight_decay) : l.grads;
+}
+
+void sgd(const config::OptimizerConfig& c, const StepTensors& t, Lists& l) {
+  std::vector<Tensor> g = with_weight_decay(c, l);
   if (c.momentum != 0) {
-    Tensor& buffer = state[0];  // starts at zero, so the first step stores g as LibTorch's does
-    buffer.mul_(c.momentum).add_(g);
-    g = c.nesterov ? g.add(buffer, c.momentum) : buffer;
+    std::vector<Tensor>& buffer = l.state[0];  // starts at zero, so the first step stores g as LibTorch's does
+    at::_foreach_mul_(buffer, c.momentum);
+    at::_foreach_add_(buffer, g);
+    g = c.nesterov ? at::_foreach_add(g, buffer, c.momentum) : buffer;
   }
-  p.addcmul_(g, t.neg_lr);
+  compat::foreach_add_scaled_(l.params, g, t.neg_lr);
 }
 
-void adam(const config::OptimizerConfig& c, const StepTensors& t, Tensor& p, Tensor g, std::vector<Tensor>& state) {
-  if (c.name == "adamw") {
-    if (c.weight_decay != 0) p.mul_(t.decay);
-  } else if (c.weight_decay != 0) {
-    g = g.add(p, c.weight_decay);
-  }
-  Tensor& exp_avg = state[0];
-  Tensor& exp_avg_sq = state[1];
+void adam(const config::OptimizerConfig& c, const StepTensors& t, Lists& l) {
+  const bool decoupled = c.name == "adamw";
+  if (decoupled && c.weight_decay != 0) compat::foreach_mul_(l.params, t.decay);
+  const std::vector<Tensor> g = decoupled ? l.grads : with_weight_decay(c, l);
+  std::vector<Tensor>& exp_avg = l.state[0];
+  std::vector<Tensor>& exp_avg_sq = l.state[1];
   const double beta1 = c.betas[0], beta2 = c.betas[1];
-  exp_avg.mul_(beta1).add_(g, 1 - beta1);
-  exp_avg_sq.mul_(beta2).addcmul_(g, g, 1 - beta2);
-  const Tensor second = c.amsgrad ? torch::max_out(state[2], state[2], exp_avg_sq) : exp_avg_sq;
-  p.addcmul_(exp_avg / second.sqrt().div_(t.bias2_sqrt).add_(c.eps), t.neg_step);
+  at::_foreach_mul_(exp_avg, beta1);
+  at::_foreach_add_(exp_avg, g, 1 - beta1);
+  at::_foreach_mul_(exp_avg_sq, beta2);
+  at::_foreach_addcmul_(exp_avg_sq, g, g, 1 - beta2);
+  if (c.amsgrad) {
+    for (size_t i = 0; i < exp_avg_sq.size(); ++i) torch::max_out(l.state[2][i], l.state[2][i], exp_avg_sq[i]);
+  }
+  std::vector<Tensor> denom = at::_foreach_sqrt(c.amsgrad ? l.state[2] : exp_avg_sq);
+  compat::foreach_mul_(denom, t.inv_bias2_sqrt);
+  at::_foreach_add_(denom, c.eps);
+  compat::foreach_add_scaled_(l.params, at::_foreach_div(exp_avg, denom), t.neg_step);
 }
 
-void rmsprop(const config::OptimizerConfig& c, const StepTensors& t, Tensor& p, Tensor g, std::vector<Tensor>& state) {
-  if (c.weight_decay != 0) g = g.add(p, c.weight_decay);
-  Tensor& square_avg = state[0];
-  square_avg.mul_(c.alpha).addcmul_(g, g, 1 - c.alpha);
-  const Tensor avg = square_avg.sqrt().add_(c.eps);
+void rmsprop(const config::OptimizerConfig& c, const StepTensors& t, Lists& l) {
+  const std::vector<Tensor> g = with_weight_decay(c, l);
+  std::vector<Tensor>& square_avg = l.state[0];
+  at::_foreach_mul_(square_avg, c.alpha);
+  at::_foreach_addcmul_(square_avg, g, g, 1 - c.alpha);
+  std::vector<Tensor> avg = at::_foreach_sqrt(square_avg);
+  at::_foreach_add_(avg, c.eps);
   if (c.momentum > 0) {
-    Tensor& buffer = state[1];
-    buffer.mul_(c.momentum).addcdiv_(g, avg);
-    p.addcmul_(buffer, t.neg_lr);
+    std::vector<Tensor>& buffer = l.state[1];
+    at::_foreach_mul_(buffer, c.momentum);
+    at::_foreach_addcdiv_(buffer, g, avg);
+    compat::foreach_add_scaled_(l.params, buffer, t.neg_lr);
   } else {
-    p.addcmul_(g / avg, t.neg_lr);
+    compat::foreach_add_scaled_(l.params, at::_foreach_div(g, avg), t.neg_lr);
   }
 }
 
-void adagrad(const config::OptimizerConfig& c, const StepTensors& t, Tensor& p, Tensor g, std::vector<Tensor>& state) {
-  if (c.weight_decay != 0) g = g.add(p, c.weight_decay);
-  Tensor& sum = state[0];
-  sum.addcmul_(g, g, 1.0);
-  p.addcmul_(g / sum.sqrt().add_(c.eps), t.neg_clr);
+void adagrad(const config::OptimizerConfig& c, const StepTensors& t, Lists& l) {
+  const std::vector<Tensor> g = with_weight_decay(c, l);
+  std::vector<Tensor>& sum = l.state[0];
+  at::_foreach_addcmul_(sum, g, g, 1.0);
+  std::vector<Tensor> rms = at::_foreach_sqrt(sum);
+  at::_foreach_add_(rms, c.eps);
+  compat::foreach_add_scaled_(l.params, at::_foreach_div(g, rms), t.neg_clr);
 }
 
-void adadelta(const config::OptimizerConfig& c, const StepTensors& t, Tensor& p, Tensor g, std::vector<Tensor>& state) {
-  if (c.weight_decay != 0) g = g.add(p, c.weight_decay);
-  Tensor& square_avg = state[0];  // running mean of squared gradients
-  Tensor& acc_delta = state[1];   // running mean of squared updates
-  square_avg.mul_(c.rho).addcmul_(g, g, 1 - c.rho);
-  const Tensor std = square_avg.add(c.eps).sqrt_();
-  const Tensor delta = acc_delta.add(c.eps).sqrt_().div_(std).mul_(g);
-  acc_delta.mul_(c.rho).addcmul_(delta, delta, 1 - c.rho);
-  p.addcmul_(delta, t.neg_lr);
+void adadelta(const config::OptimizerConfig& c, const StepTensors& t, Lists& l) {
+  const std::vector<Tensor> g = with_weight_decay(c, l);
+  std::vector<Tensor>& square_avg = l.state[0];  // running mean of squared gradients
+  std::vector<Tensor>& acc_delta = l.state[1];   // running mean of squared updates
+  at::_foreach_mul_(square_avg, c.rho);
+  at::_foreach_addcmul_(square_avg, g, g, 1 - c.rho);
+  const std::vector<Tensor> rms = at::_foreach_sqrt(at::_foreach_add(square_avg, c.eps));
+  std::vector<Tensor> delta = at::_foreach_sqrt(at::_foreach_add(acc_delta, c.eps));
+  at::_foreach_div_(delta, rms);
+  at::_foreach_mul_(delta, g);
+  at::_foreach_mul_(acc_delta, c.rho);
+  at::_foreach_addcmul_(acc_delta, delta, delta, 1 - c.rho);
+  compat::foreach_add_scaled_(l.params, delta, t.neg_lr);
 }
 
 struct Algorithm {
@@ -112,7 +141,9 @@ DeviceOptimizer::DeviceOptimizer(std::vector<torch::Tensor> params, const config
       params_(std::move(params)),
       lr_value_(config.lr) {
   const auto names = algorithm(config_).state;
-  const torch::TensorOptions on_device = params_.empty() ? torch::TensorOptions(torch::kFloat) : params_[0].options();
+  // In double, as LibTorch computes lr and bias corrections: a float step count would stop at 2^24 steps.
+  const torch::TensorOptions on_device =
+      (params_.empty() ? torch::TensorOptions() : params_[0].options()).dtype(torch::kDouble);
   lr_ = torch::full({}, config_.lr, on_device);
   step_ = torch::zeros({}, on_device);
   for (const auto& p : params_) {
@@ -146,23 +177,36 @@ torch::Tensor DeviceOptimizer::step(LossClosure closure) {
   t.neg_lr = lr_.neg();
   if (a.rule == adam) {
     t.neg_step = t.neg_lr / (1 - torch::pow(config_.betas[0], step_));
-    t.bias2_sqrt = (1 - torch::pow(config_.betas[1], step_)).sqrt_();
+    t.inv_bias2_sqrt = (1 - torch::pow(config_.betas[1], step_)).rsqrt_();
     if (config_.name == "adamw") t.decay = 1 + t.neg_lr * config_.weight_decay;
   } else if (a.rule == adagrad) {
     t.neg_clr = t.neg_lr / (1 + (step_ - 1) * config_.lr_decay);
   }
+  Lists l;
+  l.state.resize(a.state.size());
   for (size_t i = 0; i < params_.size(); ++i) {
-    Tensor& p = params_[i];
-    if (!p.grad().defined()) continue;
-    a.rule(config_, t, p, p.grad(), state_[i]);
+    if (!params_[i].grad().defined()) continue;
+    l.params.push_back(params_[i]);
+    l.grads.push_back(params_[i].grad());
+    for (size_t k = 0; k < a.state.size(); ++k) l.state[k].push_back(state_[i][k]);
   }
+  if (!l.params.empty()) a.rule(config_, t, l);
   return loss;
 }
 
+namespace {
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
+  return out;
+}
+}  // namespace
+
 void DeviceOptimizer::save(torch::serialize::OutputArchive& archive) const {
-  archive.write("name", c10::IValue(config_.name));
-  archive.write("step", step_);
   const auto names = algorithm(config_).state;
+  archive.write("name", c10::IValue(config_.name));
+  archive.write("state_names", c10::IValue(joined(names)));
+  archive.write("step", step_);
   for (size_t i = 0; i < state_.size(); ++i) {
     for (size_t k = 0; k < names.size(); ++k) archive.write(std::to_string(i) + "." + names[k], state_[i][k]);
   }
@@ -177,15 +221,23 @@ void DeviceOptimizer::load(torch::serialize::InputArchive& archive) {
                               "', this run uses '" + config_.name + "'",
                           "resume with the optimizer the run was started with (train.optimizer.name)");
   }
-  Tensor saved;
-  archive.read("step", saved);
-  step_.copy_(saved);
   const auto names = algorithm(config_).state;
+  c10::IValue saved_names;
+  archive.read("state_names", saved_names);
+  if (!saved_names.isString() || saved_names.toStringRef() != joined(names)) {
+    throw CheckpointError("the saved " + config_.name + " state holds [" +
+                              (saved_names.isString() ? saved_names.toStringRef() : "?") + "], this config needs [" +
+                              joined(names) + "]",
+                          "resume with the momentum and amsgrad settings the run was started with");
+  }
+  const auto read_into = [&](const std::string& key, Tensor& target) {
+    Tensor saved;  // a fresh one per key: InputArchive::read re-points a defined tensor
+    archive.read(key, saved);
+    target.copy_(saved);
+  };
+  read_into("step", step_);
   for (size_t i = 0; i < state_.size(); ++i) {
-    for (size_t k = 0; k < names.size(); ++k) {
-      archive.read(std::to_string(i) + "." + names[k], saved);
-      state_[i][k].copy_(saved);
-    }
+    for (size_t k = 0; k < names.size(); ++k) read_into(std::to_string(i) + "." + names[k], state_[i][k]);
   }
 }
 

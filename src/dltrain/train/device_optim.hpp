@@ -46,8 +46,8 @@ class DeviceOptimizer : public torch::optim::Optimizer {
   config::OptimizerConfig config_;
   std::vector<torch::Tensor> params_;
   std::vector<std::vector<torch::Tensor>> state_;  // state_[i][k]: buffer state_names()[k] of params_[i]
-  torch::Tensor lr_;    // 0-dim, on the parameters' device and in their dtype
-  torch::Tensor step_;  // 0-dim, counts the steps taken
+  torch::Tensor lr_;    // 0-dim double, on the parameters' device
+  torch::Tensor step_;  // 0-dim double, counts the steps taken
   double lr_value_;
 };
 

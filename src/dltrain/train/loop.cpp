@@ -120,6 +120,15 @@ nlohmann::json report_json(const config::Config& c, const RunState& s, const std
           {"peak_rss_mib", device::peak_rss_mib()}};
 }
 
+// The status report.json gives a run, or "" when it is missing or unreadable.
+std::string report_status(const std::filesystem::path& run_dir) {
+  try {
+    return nlohmann::json::parse(fs::read_file(run_dir / "report.json")).value("status", "");
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
 // The current epoch's data order and running sums: what a mid-epoch checkpoint must hold.
 struct EpochCursor {
   torch::Tensor order, loss_sum, correct;
@@ -265,7 +274,9 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
                            "; --resume cannot change train.precision to " + c.train.precision,
                        "resume in " + saved_precision + ", or start a new run");
     }
-    if (static_cast<int64_t>(s.history.size()) >= c.train.epochs) {
+    // A run stopped after its last checkpoint but before its reports has trained every epoch: resuming it
+    // completes the reports (below). A run whose report says it is complete has nothing left to do.
+    if (static_cast<int64_t>(s.history.size()) >= c.train.epochs && report_status(s.run_dir) == "completed") {
       throw UsageError(options.resume_from.string() + ": the run already completed " + std::to_string(s.history.size()) +
                            " of train.epochs=" + std::to_string(c.train.epochs) + " epochs",
                        "to train further, raise the epoch count: --resume ... --set train.epochs=N");
@@ -435,6 +446,13 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
     throw;
   }
 
+  if (resuming && static_cast<int64_t>(resumed.epoch) >= c.train.epochs) {
+    log::info("resume: training had finished when the run was stopped; completing its reports and best.pt");
+    test_result = evaluate(m.net, test, c.eval.batch_size, normalize, d.num_classes(), precision);
+    s.final_test = eval_json(test_result, d.info->class_names);
+    if (s.best_epoch == resumed.epoch) save_checkpoint(best_pt, checkpoint_meta(c, s, d, device), *m.net, *optimizer);
+    report::write_metrics_csv(s.run_dir / "metrics.csv", s.history);
+  }
   sampler.stop();
   for (const std::string& warning : device::monitor_warnings(sampler.samples())) log::warn(warning);
   report::write_json(s.run_dir / "report.json", report_json(c, s, status));

@@ -28,6 +28,44 @@ GraphChoice choose_cuda_graphs(const std::string& setting, const torch::Device& 
   return {false, why_not};
 }
 
+#ifdef DLTRAIN_WITH_CUDA
+namespace {
+
+// Captures into `graph` for its lifetime with the autocast cache off (cached casts would be freed while the graph
+// still uses them). When an exception cuts the capture short, the destructor still ends it, so that the stream and
+// the caching allocator leave capture mode and the error reaches the user intact.
+class Capture {
+ public:
+  explicit Capture(at::cuda::CUDAGraph& graph) : graph_(graph), cache_(at::autocast::is_autocast_cache_enabled()) {
+    at::autocast::set_autocast_cache_enabled(false);
+    graph_.capture_begin();
+  }
+  ~Capture() {
+    if (!ended_) {
+      try {
+        graph_.capture_end();
+      } catch (const std::exception&) {
+        // The capture was already invalid: the error that cut it short is the one to report.
+      }
+    }
+    at::autocast::set_autocast_cache_enabled(cache_);
+  }
+  Capture(const Capture&) = delete;
+  Capture& operator=(const Capture&) = delete;
+  void end() {
+    ended_ = true;
+    graph_.capture_end();
+  }
+
+ private:
+  at::cuda::CUDAGraph& graph_;
+  bool cache_;
+  bool ended_ = false;
+};
+
+}  // namespace
+#endif
+
 struct StepRunner::Graph {
   torch::Tensor indices;  // the static input: the batch's positions in the split, refilled before each replay
   StepOutput out;         // the static outputs
@@ -88,18 +126,14 @@ StepOutput StepRunner::run(const torch::Tensor& order, int64_t b) {
       g.out = step();
     } else {
       net_->zero_grad(true);  // the gradients are then allocated in the graph's own memory pool
-      const bool cache = at::autocast::is_autocast_cache_enabled();
-      at::autocast::set_autocast_cache_enabled(false);  // cached casts would be freed while the graph still uses them
       try {
-        g.graph.capture_begin();
+        Capture capture(g.graph);
         g.out = step();
-        g.graph.capture_end();
-      } catch (const c10::Error& e) {
-        at::autocast::set_autocast_cache_enabled(cache);
-        throw DeviceError(std::string("capturing the training step in a CUDA graph failed: ") + e.what_without_backtrace(),
+        capture.end();
+      } catch (const std::exception& e) {
+        throw DeviceError(std::string("capturing the training step in a CUDA graph failed: ") + e.what(),
                           "set train.cuda_graphs=off to train eagerly");
       }
-      at::autocast::set_autocast_cache_enabled(cache);
     }
   }
   at::cuda::CUDAEvent done;
