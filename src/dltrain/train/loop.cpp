@@ -120,6 +120,16 @@ nlohmann::json report_json(const config::Config& c, const RunState& s, const std
           {"peak_rss_mib", device::peak_rss_mib()}};
 }
 
+// A checkpoint at the end of the run's last epoch (all planned epochs, or early stopping) whose reports were never
+// written: kill -9 between last.pt and report.json. Resuming it with the same epoch count completes the reports.
+bool reports_pending(const CheckpointMeta& meta, const config::Config& c, const std::string& report_status) {
+  const int64_t planned = meta.config.value(nlohmann::json::json_pointer("/train/epochs"), int64_t{0});
+  const bool stopped_early = c.train.early_stopping.patience > 0 &&
+                             meta.epochs_without_improvement >= c.train.early_stopping.patience;
+  return !meta.order.defined() && planned == c.train.epochs && (meta.epoch >= planned || stopped_early) &&
+         report_status != "completed" && report_status != "early_stopped";
+}
+
 // The status report.json gives a run, or "" when it is missing or unreadable.
 std::string report_status(const std::filesystem::path& run_dir) {
   try {
@@ -259,6 +269,7 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
   s.data_load_s = seconds_since(t0);
 
   CheckpointMeta resumed;
+  bool finish_reports = false;  // resuming a run that had trained everything but not written its reports
   if (resuming) {
     resumed = restore_checkpoint(options.resume_from, device, *m.net, *optimizer);
     restore_state(resumed, s);
@@ -274,9 +285,8 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
                            "; --resume cannot change train.precision to " + c.train.precision,
                        "resume in " + saved_precision + ", or start a new run");
     }
-    // A run stopped after its last checkpoint but before its reports has trained every epoch: resuming it
-    // completes the reports (below). A run whose report says it is complete has nothing left to do.
-    if (static_cast<int64_t>(s.history.size()) >= c.train.epochs && report_status(s.run_dir) == "completed") {
+    finish_reports = reports_pending(resumed, c, report_status(s.run_dir));
+    if (static_cast<int64_t>(s.history.size()) >= c.train.epochs && !finish_reports) {
       throw UsageError(options.resume_from.string() + ": the run already completed " + std::to_string(s.history.size()) +
                            " of train.epochs=" + std::to_string(c.train.epochs) + " epochs",
                        "to train further, raise the epoch count: --resume ... --set train.epochs=N");
@@ -331,7 +341,7 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
   report::write_json(s.run_dir / "report.json", report_json(c, s, "running"));
 
   try {
-    for (int64_t epoch = static_cast<int64_t>(s.history.size()) + 1; epoch <= c.train.epochs; ++epoch) {
+    for (int64_t epoch = static_cast<int64_t>(s.history.size()) + 1; !finish_reports && epoch <= c.train.epochs; ++epoch) {
       m.net->train();
       progress.start_epoch(epoch);
       const auto epoch_start = Clock::now();
@@ -414,10 +424,10 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
       const bool last_epoch = epoch == c.train.epochs || stop_early;
       const auto checkpoint_start = Clock::now();
       const CheckpointMeta at_epoch_end = checkpoint_meta(c, s, d, device);
+      if (improved) save_checkpoint(best_pt, at_epoch_end, *m.net, *optimizer);  // before last.pt: see reports_pending
       if (checkpoint_every.steps || epoch % checkpoint_every.count == 0 || last_epoch) {
         save_checkpoint(last_pt, at_epoch_end, *m.net, *optimizer);
       }
-      if (improved) save_checkpoint(best_pt, at_epoch_end, *m.net, *optimizer);
       s.checkpoint_s += seconds_since(checkpoint_start);
       report::write_metrics_csv(s.run_dir / "metrics.csv", s.history);
       report::write_json(s.run_dir / "report.json", report_json(c, s, last_epoch ? "completed" : "running"));
@@ -446,8 +456,9 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
     throw;
   }
 
-  if (resuming && static_cast<int64_t>(resumed.epoch) >= c.train.epochs) {
+  if (finish_reports) {
     log::info("resume: training had finished when the run was stopped; completing its reports and best.pt");
+    if (static_cast<int64_t>(s.history.size()) < c.train.epochs) status = "early_stopped";
     test_result = evaluate(m.net, test, c.eval.batch_size, normalize, d.num_classes(), precision);
     s.final_test = eval_json(test_result, d.info->class_names);
     if (s.best_epoch == resumed.epoch) save_checkpoint(best_pt, checkpoint_meta(c, s, d, device), *m.net, *optimizer);

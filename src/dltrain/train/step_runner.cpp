@@ -32,13 +32,18 @@ GraphChoice choose_cuda_graphs(const std::string& setting, const torch::Device& 
 namespace {
 
 // Captures into `graph` for its lifetime with the autocast cache off (cached casts would be freed while the graph
-// still uses them). When an exception cuts the capture short, the destructor still ends it, so that the stream and
-// the caching allocator leave capture mode and the error reaches the user intact.
+// still uses them). When an exception cuts the capture short, the destructor still tries to end it so that the
+// error reaches the user intact; the process's CUDA state is not to be trusted afterwards (train and bench stop).
 class Capture {
  public:
   explicit Capture(at::cuda::CUDAGraph& graph) : graph_(graph), cache_(at::autocast::is_autocast_cache_enabled()) {
     at::autocast::set_autocast_cache_enabled(false);
-    graph_.capture_begin();
+    try {
+      graph_.capture_begin();
+    } catch (...) {
+      at::autocast::set_autocast_cache_enabled(cache_);
+      throw;
+    }
   }
   ~Capture() {
     if (!ended_) {
