@@ -75,7 +75,7 @@ check "diverged run: report marked diverged" test "$(json_get div/tiny/report.js
 touch a-file
 expect 8 "a-file/runs: cannot create output directory: Not a directory" "$DLTRAIN" train --config "$cfg" --data-dir good --out a-file/runs
 # A file-size limit stands in for a full disk: the first checkpoint write fails.
-expect 8 "checkpoints/last.pt: write failed: File too large" \
+expect 8 "checkpoints/(best|last).pt: write failed: File too large" \
   bash -c 'ulimit -f 40 && exec "$0" "$@"' "$DLTRAIN" train --config "$cfg" --data-dir good --out full
 check "full disk: no temporary file left, report marked failed" \
   bash -c "! find full -name '.*tmp*' | grep -q . && test \"\$(cd full/tiny && $PYTHON -c 'import json; print(json.load(open(\"report.json\"))[\"status\"])')\" = failed"
