@@ -3,7 +3,7 @@
 #include "dltrain/config/config.hpp"
 #include "dltrain/model/model.hpp"
 #include "dltrain/train/grad_scaler.hpp"
-#include "dltrain/train/optim.hpp"
+#include "dltrain/train/device_optim.hpp"
 #include "dltrain/train/schedule.hpp"
 #include "dltrain/train/step_runner.hpp"
 
@@ -49,17 +49,17 @@ Outcome train_steps(const config::Config& c, const torch::Device& device, Precis
   torch::manual_seed(5);
   model::Model m = model::build(c.model, {1, 28, 28}, 10);
   m.net->to(device, train::parameter_dtype(precision));
-  const auto optimizer = train::make_optimizer(c.train.optimizer, m.net->parameters());
+  train::DeviceOptimizer optimizer(m.net->parameters(), c.train.optimizer);
   train::set_math_mode(precision);
   const train::StepSettings settings{torch::nn::functional::CrossEntropyFuncOptions(), c.train.grad_clip, precision,
                                      device};
-  train::StepRunner runner(m.net, *optimizer, settings, split, kBatch, {0.1307, 0.3081, train::parameter_dtype(precision)},
+  train::StepRunner runner(m.net, optimizer, settings, split, kBatch, {0.1307, 0.3081, train::parameter_dtype(precision)},
                            graphs);
   const train::ScheduleShape shape{c.train.optimizer.lr, kImages / kBatch, 2};
   const torch::Tensor order = torch::arange(kImages, torch::TensorOptions().device(device).dtype(torch::kInt64));
   Outcome out;
   for (int i = 0; i < steps; ++i) {
-    train::set_lr(*optimizer, train::lr_at(c.train.scheduler, shape, i));
+    optimizer.set_lr(train::lr_at(c.train.scheduler, shape, i));
     out.losses.push_back(runner.run(order, i % (kImages / kBatch)).loss.item<double>());
   }
   for (const auto& p : m.net->parameters()) out.weights.push_back(p.detach().to(torch::kCPU, torch::kDouble));

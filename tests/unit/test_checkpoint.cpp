@@ -2,7 +2,7 @@
 #include "dltrain/core/error.hpp"
 #include "dltrain/core/fs.hpp"
 #include "dltrain/train/checkpoint.hpp"
-#include "dltrain/train/optim.hpp"
+#include "dltrain/train/device_optim.hpp"
 #include "helpers.hpp"
 
 #include <catch2/catch.hpp>
@@ -15,7 +15,7 @@ TEST_CASE("checkpoint round-trip and damaged files", "[checkpoint]") {
   c.model.hidden = {16};
   torch::manual_seed(5);
   model::Model m = model::build(c.model, {1, 28, 28}, 10);
-  auto opt = train::make_optimizer(c.train.optimizer, m.net->parameters());
+  auto opt = std::make_unique<train::DeviceOptimizer>(m.net->parameters(), c.train.optimizer);
   train::CheckpointMeta meta;
   meta.epoch = 3;
   meta.step = 42;
@@ -54,7 +54,7 @@ TEST_CASE("checkpoints cut anywhere, of a newer format, or without magic fail wi
   config::Config c;
   c.model.hidden = {8};
   model::Model m = model::build(c.model, {1, 28, 28}, 10);
-  auto opt = train::make_optimizer(c.train.optimizer, m.net->parameters());
+  auto opt = std::make_unique<train::DeviceOptimizer>(m.net->parameters(), c.train.optimizer);
   train::CheckpointMeta meta;
   meta.config = config::to_json(c);
   meta.info = {{"dataset", "mnist"}, {"num_classes", 10}, {"input_shape", {1, 28, 28}}};

@@ -3,7 +3,6 @@
 #include "dltrain/config/config.hpp"
 #include "dltrain/core/error.hpp"
 #include "dltrain/train/device_optim.hpp"
-#include "dltrain/train/optim.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -22,11 +21,11 @@ config::OptimizerConfig optimizer_config(const std::string& json_text) {
 // One scalar parameter p = 1 with gradient 0.5 at every step; returns p after each of `steps` steps.
 std::vector<double> run(const std::string& json_text, int steps) {
   torch::Tensor p = torch::ones({1}, torch::kDouble).requires_grad_(true);
-  auto opt = train::make_optimizer(optimizer_config(json_text), {p});
+  train::DeviceOptimizer opt({p}, optimizer_config(json_text));
   std::vector<double> out;
   for (int i = 0; i < steps; ++i) {
     p.mutable_grad() = torch::full({1}, 0.5, torch::kDouble);
-    opt->step();
+    opt.step();
     out.push_back(p.item<double>());
   }
   return out;

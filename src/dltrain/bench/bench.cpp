@@ -19,7 +19,7 @@
 #include "dltrain/model/model.hpp"
 #include "dltrain/report/writers.hpp"
 #include "dltrain/train/evaluate.hpp"
-#include "dltrain/train/optim.hpp"
+#include "dltrain/train/device_optim.hpp"
 #include "dltrain/train/precision.hpp"
 #include "dltrain/train/step.hpp"
 #include "dltrain/train/step_runner.hpp"
@@ -117,7 +117,7 @@ Row run_one(const Options& o, const Combination& k, const data::DatasetInfo& inf
     torch::manual_seed(static_cast<uint64_t>(c.run.seed));
     model::Model m = model::build(c.model, info.image_shape, static_cast<int64_t>(info.class_names.size()));
     m.net->to(device, train::parameter_dtype(precision));
-    const auto optimizer = train::make_optimizer(c.train.optimizer, m.net->parameters());
+    const auto optimizer = std::make_unique<train::DeviceOptimizer>(m.net->parameters(), c.train.optimizer);
     if (splits.count(device.str()) == 0) splits[device.str()] = synthetic_split(info, train_images, device);
     const data::Split& split = splits[device.str()];
     const data::Normalizer normalize{info.mean, info.std, train::parameter_dtype(precision)};

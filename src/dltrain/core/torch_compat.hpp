@@ -94,26 +94,22 @@ class AutocastScope {
   at::ScalarType was_dtype_ = at::kFloat;
 };
 
-// list[i] *= scale, and params[i] += scale * updates[i], where `scale` is a 0-dim tensor on their device that the
-// kernels read (a host Scalar would be frozen into a CUDA graph). LibTorch 2.4+ does each list in one multi-tensor
+// list[i] *= scale, and params[i] += scale * updates[i], where `scale` is a 0-dim tensor on their device and of
+// their dtype that the kernels read (a host Scalar would be frozen into a CUDA graph). LibTorch 2.4+ does each list in one multi-tensor
 // kernel; 1.13 has no tensor-scalar _foreach_ ops, so there it is one kernel per tensor.
 inline void foreach_mul_(at::TensorList list, const at::Tensor& scale) {
-  if (list.empty()) return;
-  const at::Tensor s = scale.to(list[0].scalar_type());
 #if DLTRAIN_TORCH_2_4
-  at::_foreach_mul_(list, s);
+  at::_foreach_mul_(list, scale);
 #else
-  for (const at::Tensor& t : list) t.mul_(s);
+  for (const at::Tensor& t : list) t.mul_(scale);
 #endif
 }
 
 inline void foreach_add_scaled_(at::TensorList params, at::TensorList updates, const at::Tensor& scale) {
-  if (params.empty()) return;
-  const at::Tensor s = scale.to(params[0].scalar_type());
 #if DLTRAIN_TORCH_2_4
-  at::_foreach_add_(params, at::_foreach_mul(updates, s));
+  at::_foreach_add_(params, at::_foreach_mul(updates, scale));
 #else
-  for (size_t i = 0; i < params.size(); ++i) params[i].addcmul_(updates[i], s);
+  for (size_t i = 0; i < params.size(); ++i) params[i].addcmul_(updates[i], scale);
 #endif
 }
 

@@ -10,12 +10,11 @@
 #include "dltrain/core/torch_compat.hpp"
 
 namespace dltrain::train {
-namespace {
 
 using torch::Tensor;
 
-// Computed once per step, shared by every parameter.
-struct StepTensors {
+// Computed once per step in the parameters' dtype, shared by every parameter.
+struct detail::StepTensors {
   Tensor neg_lr;          // -lr
   Tensor neg_step;        // adam, adamw: -lr / (1 - beta1^t)
   Tensor inv_bias2_sqrt;  // adam, adamw: 1 / sqrt(1 - beta2^t)
@@ -26,19 +25,22 @@ struct StepTensors {
 // The parameters that have a gradient this step, their gradients, and their state: state[k][i] is buffer k of
 // params[i]. Each rule updates all of them with _foreach_ ops: a handful of multi-tensor kernels on a GPU (plain
 // per-tensor loops on the CPU), where a per-parameter loop would launch a handful per parameter.
-struct Lists {
+struct detail::ParamLists {
   std::vector<Tensor> params, grads;
   std::vector<std::vector<Tensor>> state;
 };
 
-using Rule = void (*)(const config::OptimizerConfig& c, const StepTensors& t, Lists& l);
+namespace {
+
+using detail::ParamLists;
+using detail::StepTensors;
 
 // grads + weight_decay * params (L2 regularisation folded into the gradient), or the gradients as they are.
-std::vector<Tensor> with_weight_decay(const config::OptimizerConfig& c, const Lists& l) {
+std::vector<Tensor> with_weight_decay(const config::OptimizerConfig& c, const ParamLists& l) {
   return c.weight_decay != 0 ? at::_foreach_add(l.grads, l.params, c.weight_decay) : l.grads;
 }
 
-void sgd(const config::OptimizerConfig& c, const StepTensors& t, Lists& l) {
+void sgd(const config::OptimizerConfig& c, const StepTensors& t, ParamLists& l) {
   std::vector<Tensor> g = with_weight_decay(c, l);
   if (c.momentum != 0) {
     std::vector<Tensor>& buffer = l.state[0];  // starts at zero, so the first step stores g as LibTorch's does
@@ -49,7 +51,7 @@ void sgd(const config::OptimizerConfig& c, const StepTensors& t, Lists& l) {
   compat::foreach_add_scaled_(l.params, g, t.neg_lr);
 }
 
-void adam(const config::OptimizerConfig& c, const StepTensors& t, Lists& l) {
+void adam(const config::OptimizerConfig& c, const StepTensors& t, ParamLists& l) {
   const bool decoupled = c.name == "adamw";
   if (decoupled && c.weight_decay != 0) compat::foreach_mul_(l.params, t.decay);
   const std::vector<Tensor> g = decoupled ? l.grads : with_weight_decay(c, l);
@@ -69,7 +71,7 @@ void adam(const config::OptimizerConfig& c, const StepTensors& t, Lists& l) {
   compat::foreach_add_scaled_(l.params, at::_foreach_div(exp_avg, denom), t.neg_step);
 }
 
-void rmsprop(const config::OptimizerConfig& c, const StepTensors& t, Lists& l) {
+void rmsprop(const config::OptimizerConfig& c, const StepTensors& t, ParamLists& l) {
   const std::vector<Tensor> g = with_weight_decay(c, l);
   std::vector<Tensor>& square_avg = l.state[0];
   at::_foreach_mul_(square_avg, c.alpha);
@@ -86,7 +88,7 @@ void rmsprop(const config::OptimizerConfig& c, const StepTensors& t, Lists& l) {
   }
 }
 
-void adagrad(const config::OptimizerConfig& c, const StepTensors& t, Lists& l) {
+void adagrad(const config::OptimizerConfig& c, const StepTensors& t, ParamLists& l) {
   const std::vector<Tensor> g = with_weight_decay(c, l);
   std::vector<Tensor>& sum = l.state[0];
   at::_foreach_addcmul_(sum, g, g, 1.0);
@@ -95,7 +97,7 @@ void adagrad(const config::OptimizerConfig& c, const StepTensors& t, Lists& l) {
   compat::foreach_add_scaled_(l.params, at::_foreach_div(g, rms), t.neg_clr);
 }
 
-void adadelta(const config::OptimizerConfig& c, const StepTensors& t, Lists& l) {
+void adadelta(const config::OptimizerConfig& c, const StepTensors& t, ParamLists& l) {
   const std::vector<Tensor> g = with_weight_decay(c, l);
   std::vector<Tensor>& square_avg = l.state[0];  // running mean of squared gradients
   std::vector<Tensor>& acc_delta = l.state[1];   // running mean of squared updates
@@ -111,7 +113,7 @@ void adadelta(const config::OptimizerConfig& c, const StepTensors& t, Lists& l) 
 }
 
 struct Algorithm {
-  Rule rule;
+  detail::UpdateRule rule;
   std::vector<std::string> state;  // the buffers every parameter needs
 };
 
@@ -140,7 +142,9 @@ DeviceOptimizer::DeviceOptimizer(std::vector<torch::Tensor> params, const config
       config_(config),
       params_(std::move(params)),
       lr_value_(config.lr) {
-  const auto names = algorithm(config_).state;
+  const Algorithm a = algorithm(config_);
+  rule_ = a.rule;
+  state_names_ = a.state;
   // In double, as LibTorch computes lr and bias corrections: a float step count would stop at 2^24 steps.
   const torch::TensorOptions on_device =
       (params_.empty() ? torch::TensorOptions() : params_[0].options()).dtype(torch::kDouble);
@@ -148,13 +152,9 @@ DeviceOptimizer::DeviceOptimizer(std::vector<torch::Tensor> params, const config
   step_ = torch::zeros({}, on_device);
   for (const auto& p : params_) {
     std::vector<Tensor> buffers;
-    for (size_t k = 0; k < names.size(); ++k) buffers.push_back(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+    for (size_t k = 0; k < state_names_.size(); ++k) buffers.push_back(torch::zeros_like(p, torch::MemoryFormat::Preserve));
     state_.push_back(std::move(buffers));
   }
-}
-
-std::vector<std::string> DeviceOptimizer::state_names(const config::OptimizerConfig& config) {
-  return algorithm(config).state;
 }
 
 void DeviceOptimizer::set_lr(double lr) {
@@ -171,26 +171,30 @@ torch::Tensor DeviceOptimizer::step(LossClosure closure) {
     loss = closure();
   }
   torch::NoGradGuard no_grad;
-  const Algorithm a = algorithm(config_);
   step_.add_(1);
   StepTensors t;
   t.neg_lr = lr_.neg();
-  if (a.rule == adam) {
+  if (rule_ == adam) {
     t.neg_step = t.neg_lr / (1 - torch::pow(config_.betas[0], step_));
     t.inv_bias2_sqrt = (1 - torch::pow(config_.betas[1], step_)).rsqrt_();
     if (config_.name == "adamw") t.decay = 1 + t.neg_lr * config_.weight_decay;
-  } else if (a.rule == adagrad) {
+  } else if (rule_ == adagrad) {
     t.neg_clr = t.neg_lr / (1 + (step_ - 1) * config_.lr_decay);
   }
-  Lists l;
-  l.state.resize(a.state.size());
+  // Computed in double like LibTorch's host doubles, applied in the parameters' dtype (what _foreach_ ops take).
+  const auto dtype = params_.empty() ? torch::kFloat : params_[0].scalar_type();
+  for (Tensor* scalar : {&t.neg_lr, &t.neg_step, &t.inv_bias2_sqrt, &t.decay, &t.neg_clr}) {
+    if (scalar->defined()) *scalar = scalar->to(dtype);
+  }
+  ParamLists l;
+  l.state.resize(state_names_.size());
   for (size_t i = 0; i < params_.size(); ++i) {
     if (!params_[i].grad().defined()) continue;
     l.params.push_back(params_[i]);
     l.grads.push_back(params_[i].grad());
-    for (size_t k = 0; k < a.state.size(); ++k) l.state[k].push_back(state_[i][k]);
+    for (size_t k = 0; k < state_names_.size(); ++k) l.state[k].push_back(state_[i][k]);
   }
-  if (!l.params.empty()) a.rule(config_, t, l);
+  if (!l.params.empty()) rule_(config_, t, l);
   return loss;
 }
 
@@ -203,12 +207,13 @@ std::string joined(const std::vector<std::string>& names) {
 }  // namespace
 
 void DeviceOptimizer::save(torch::serialize::OutputArchive& archive) const {
-  const auto names = algorithm(config_).state;
   archive.write("name", c10::IValue(config_.name));
-  archive.write("state_names", c10::IValue(joined(names)));
+  archive.write("state_names", c10::IValue(joined(state_names_)));
   archive.write("step", step_);
   for (size_t i = 0; i < state_.size(); ++i) {
-    for (size_t k = 0; k < names.size(); ++k) archive.write(std::to_string(i) + "." + names[k], state_[i][k]);
+    for (size_t k = 0; k < state_names_.size(); ++k) {
+      archive.write(std::to_string(i) + "." + state_names_[k], state_[i][k]);
+    }
   }
 }
 
@@ -221,13 +226,12 @@ void DeviceOptimizer::load(torch::serialize::InputArchive& archive) {
                               "', this run uses '" + config_.name + "'",
                           "resume with the optimizer the run was started with (train.optimizer.name)");
   }
-  const auto names = algorithm(config_).state;
   c10::IValue saved_names;
   archive.read("state_names", saved_names);
-  if (!saved_names.isString() || saved_names.toStringRef() != joined(names)) {
+  if (!saved_names.isString() || saved_names.toStringRef() != joined(state_names_)) {
     throw CheckpointError("the saved " + config_.name + " state holds [" +
                               (saved_names.isString() ? saved_names.toStringRef() : "?") + "], this config needs [" +
-                              joined(names) + "]",
+                              joined(state_names_) + "]",
                           "resume with the momentum and amsgrad settings the run was started with");
   }
   const auto read_into = [&](const std::string& key, Tensor& target) {
@@ -237,7 +241,7 @@ void DeviceOptimizer::load(torch::serialize::InputArchive& archive) {
   };
   read_into("step", step_);
   for (size_t i = 0; i < state_.size(); ++i) {
-    for (size_t k = 0; k < names.size(); ++k) read_into(std::to_string(i) + "." + names[k], state_[i][k]);
+    for (size_t k = 0; k < state_names_.size(); ++k) read_into(std::to_string(i) + "." + state_names_[k], state_[i][k]);
   }
 }
 

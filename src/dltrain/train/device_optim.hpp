@@ -14,6 +14,12 @@
 
 namespace dltrain::train {
 
+namespace detail {
+struct StepTensors;  // device_optim.cpp
+struct ParamLists;
+using UpdateRule = void (*)(const config::OptimizerConfig& c, const StepTensors& t, ParamLists& l);
+}  // namespace detail
+
 // The base class needs options for its parameter groups; the learning rate there mirrors the device tensor.
 struct DeviceOptimizerOptions : public torch::optim::OptimizerCloneableOptions<DeviceOptimizerOptions> {
   explicit DeviceOptimizerOptions(double lr = 1e-3) : lr_(lr) {}
@@ -33,19 +39,18 @@ class DeviceOptimizer : public torch::optim::Optimizer {
   // Writes the learning rate into the device tensor the next steps read. Call between steps, never inside a
   // graph capture (the value would be frozen into the graph).
   void set_lr(double lr);
-  double lr() const { return lr_value_; }
 
   torch::Tensor step(LossClosure closure = nullptr) override;
   void save(torch::serialize::OutputArchive& archive) const override;
   void load(torch::serialize::InputArchive& archive) override;
 
-  // The per-parameter state buffers the configured update rule keeps, in the order it uses them.
-  static std::vector<std::string> state_names(const config::OptimizerConfig& config);
 
  private:
   config::OptimizerConfig config_;
+  detail::UpdateRule rule_;
+  std::vector<std::string> state_names_;  // the buffers the rule keeps per parameter, in the order it uses them
   std::vector<torch::Tensor> params_;
-  std::vector<std::vector<torch::Tensor>> state_;  // state_[i][k]: buffer state_names()[k] of params_[i]
+  std::vector<std::vector<torch::Tensor>> state_;  // state_[i][k]: buffer state_names_[k] of params_[i]
   torch::Tensor lr_;    // 0-dim double, on the parameters' device
   torch::Tensor step_;  // 0-dim double, counts the steps taken
   double lr_value_;

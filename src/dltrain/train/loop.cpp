@@ -21,7 +21,7 @@
 #include "dltrain/report/writers.hpp"
 #include "dltrain/train/checkpoint.hpp"
 #include "dltrain/train/evaluate.hpp"
-#include "dltrain/train/optim.hpp"
+#include "dltrain/train/device_optim.hpp"
 #include "dltrain/train/schedule.hpp"
 #include "dltrain/train/signals.hpp"
 #include "dltrain/train/step.hpp"
@@ -262,7 +262,7 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
   model::Model m = model::build(c.model, {d.train.images.size(1), d.train.images.size(2), d.train.images.size(3)},
                                 d.num_classes());
   m.net->to(device, parameter_dtype(precision));
-  const std::unique_ptr<torch::optim::Optimizer> optimizer = make_optimizer(c.train.optimizer, m.net->parameters());
+  const auto optimizer = std::make_unique<DeviceOptimizer>(m.net->parameters(), c.train.optimizer);
   const data::Split train = data::to_device(d.train, device);
   const data::Split val = data::to_device(d.val, device);
   const data::Split test = data::to_device(d.test, device);
@@ -362,7 +362,7 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
         }
         timer.start();
         lr = lr_at(c.train.scheduler, schedule, s.step);
-        set_lr(*optimizer, lr);
+        optimizer->set_lr(lr);
         const StepOutput out = steps.run(e.order, b);
         if (check_every_step) finite_or_throw(out.loss.item<double>(), "training loss", s);
         ++s.step;

@@ -26,8 +26,9 @@ StepOutput train_step(torch::nn::Sequential& net, torch::optim::Optimizer& optim
   }
   if (s.scaler != nullptr) {
     s.scaler->scale(loss).backward();
-    s.scaler->unscale(net->parameters());
-    if (s.grad_clip > 0) clip_grad_norm(net->parameters(), s.grad_clip);
+    const std::vector<torch::Tensor> params = net->parameters();
+    s.scaler->unscale(params);
+    if (s.grad_clip > 0) clip_grad_norm(params, s.grad_clip);
     s.scaler->step(optimizer);
   } else {
     loss.backward();
