@@ -20,7 +20,7 @@ mapfile -t sources < <(grep -rlE 'DLTRAIN_WITH_CUDA|torch_compat.hpp' src tests 
 failed=0
 for f in "${sources[@]}"; do
   if g++ -std=c++17 -fsyntax-only -DDLTRAIN_WITH_CUDA -DDLTRAIN_VERSION='"check"' -DDLTRAIN_BUILD_TYPE='"check"' \
-      -Isrc -Itests/unit -I"$stub" -I/usr/include/torch/csrc/api/include -I"$cuda_home/include" "$f"; then
+      -Isrc -Itests -Itests/unit -I"$stub" -I/usr/include/torch/csrc/api/include -I"$cuda_home/include" "$f"; then
     echo "ok      $f"
   else
     echo "FAILED  $f"

@@ -41,7 +41,8 @@ int run_eval(const EvalOptions& o) {
   if (o.json) {
     nlohmann::json out = train::eval_json(r, info.class_names);
     out["checkpoint"] = o.checkpoint;
-    out["epoch"] = ckpt.meta.epoch;
+    out["epoch"] = ckpt.meta.epoch;  // epochs completed when it was saved
+    out["step"] = ckpt.meta.step;    // optimizer steps completed when it was saved
     out["split"] = o.split;
     out["dataset"] = info.name;
     std::cout << out.dump(2) << std::endl;

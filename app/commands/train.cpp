@@ -27,7 +27,7 @@ struct TrainOptions {
 config::Config resumed_config(const std::filesystem::path& checkpoint, const std::vector<std::string>& overrides) {
   nlohmann::json doc = train::read_checkpoint_meta(checkpoint).config;
   config::apply_overrides(doc, overrides);
-  return config::from_json(doc, checkpoint.string() + " (embedded config with --set overrides)");
+  return config::parse(doc, checkpoint.string() + " (embedded config with --set overrides)");
 }
 
 int run_train(const TrainOptions& o) {

@@ -67,9 +67,19 @@ expect 6 "cuda:7" train "$cfg" --data-dir good --device cuda:7
 expect 6 "unknown device 'tpu'" train "$cfg" --data-dir good --device tpu
 
 # Training diverged (7): the step is named; the report says so.
-expect 7 "training loss became .*nan at step 1 \(epoch 1\)" "$DLTRAIN" train --config "$cfg" --data-dir good --out div \
+expect 7 "training loss became NaN or Inf at step 2 \(epoch 1\)" "$DLTRAIN" train --config "$cfg" --data-dir good --out div \
   --set train.optimizer.lr=1e30
 check "diverged run: report marked diverged" test "$(json_get div/tiny/report.json 'd["status"]')" = diverged
+# The same without progress lines and with a checkpoint after every step: the loss is checked on the device every
+# step and read before each checkpoint write (as on a GPU, where nothing syncs per step), so the step is still
+# exact and no checkpoint holds the weights that the bad step produced.
+expect 7 "training loss became NaN or Inf at step 2 \(epoch 1\)" "$DLTRAIN" train --config "$cfg" --data-dir good \
+  --out div-quiet --no-progress --set train.optimizer.lr=1e30 --set train.batch_size=8 \
+  --set 'train.checkpoint_every="1 steps"' --set train.log_interval=1000
+check "diverged quietly: report names step 2" grep -q "at step 2 (epoch 1)" div-quiet/tiny/report.json
+"$DLTRAIN" eval --checkpoint div-quiet/tiny/checkpoints/last.pt --data-dir good --json >div-quiet/eval.json 2>/dev/null
+check "diverged quietly: last.pt is the checkpoint of step 1, the last one before the bad step" \
+  test "$(json_get div-quiet/eval.json 'd["step"]')" = 1
 
 # Output errors (8): before step 0, or at the failing write with nothing half-written.
 touch a-file

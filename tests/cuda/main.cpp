@@ -1,6 +1,6 @@
 // Catch2 main for the CUDA tests: without a CUDA device the whole binary reports "skipped" to CTest (exit 77).
 #define CATCH_CONFIG_RUNNER
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <iostream>
 

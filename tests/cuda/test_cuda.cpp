@@ -1,13 +1,14 @@
 // On a GPU: CUDA graph replays against eager steps for every optimizer and schedule, CPU against CUDA, reduced
-// precisions against fp32, and the fp16 scaler on ATen's kernels against its CPU arithmetic.
+// precisions against fp32, the fp16 scaler on ATen's kernels against its CPU arithmetic, and an exact resume.
 #include "dltrain/config/config.hpp"
 #include "dltrain/model/model.hpp"
 #include "dltrain/train/grad_scaler.hpp"
 #include "dltrain/train/device_optim.hpp"
 #include "dltrain/train/schedule.hpp"
 #include "dltrain/train/step_runner.hpp"
+#include "run_helpers.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <limits>
 
@@ -33,7 +34,7 @@ config::Config tiny_config(const std::string& optimizer, const std::string& sche
                  {"scheduler", {{"name", scheduler}}},
                  {"grad_clip", 1.0}}}};
   if (scheduler == "cosine") doc["train"]["scheduler"]["warmup_epochs"] = 0.5;
-  return config::from_json(doc, "test");
+  return config::parse(doc, "test");
 }
 
 struct Outcome {
@@ -132,4 +133,19 @@ TEST_CASE("the fp16 scaler on ATen's CUDA kernels skips overflowing steps as its
     CHECK(scaler.current_scale() == 8.0);
     CHECK(p[0].item<float>() == Approx(1.0 - 2 * 0.1 * 1.0));  // two unscaled steps of gradient 1
   }
+}
+
+TEST_CASE("a CUDA run stopped and resumed equals the uninterrupted run, bit for bit", "[cuda][resume]") {
+  // The checkpoints hold the CPU and CUDA generator states (dropout draws from the CUDA one), the data order and
+  // the running sums; all come back through the CPU and are moved to the device. Graphs off and deterministic
+  // algorithms, so that the uninterrupted run repeats itself bit for bit.
+  testing::TempDir dir;
+  testing::write_noise_dataset(dir.path / "data");
+  config::Config c = testing::small_config(dir, "adam");
+  c.train.device = "cuda";
+  c.train.cuda_graphs = "off";
+  c.train.deterministic = true;
+  const testing::Outcome straight = testing::outcome_of(train::run_training(c, {false, {}, {}}).run_dir);
+  c.run.name = "stopped";
+  testing::require_identical(straight, testing::outcome_of(testing::run_with_stops(c, {5, 22, 50})));
 }

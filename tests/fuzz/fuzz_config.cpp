@@ -35,10 +35,10 @@ const std::filesystem::path& temp_path() {
   return path;
 }
 
-// from_json(to_json(c)) == c is promised in config.hpp; compare through JSON since Config has no ==.
+// parse(to_json(c)) == c is promised in config.hpp; compare through JSON since Config has no ==.
 void check_round_trip(const dltrain::config::Config& config) {
   const nlohmann::json first = dltrain::config::to_json(config);
-  const nlohmann::json second = dltrain::config::to_json(dltrain::config::from_json(first, "round-trip"));
+  const nlohmann::json second = dltrain::config::to_json(dltrain::config::parse(first, "round-trip"));
   if (first != second) std::abort();
 }
 

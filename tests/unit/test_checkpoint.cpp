@@ -5,9 +5,28 @@
 #include "dltrain/train/device_optim.hpp"
 #include "helpers.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 using namespace dltrain;
+
+namespace {
+
+// An MLP with one hidden layer, its optimizer, and the metadata every checkpoint holds.
+struct SmallRun {
+  config::Config c;
+  model::Model m;
+  std::unique_ptr<train::DeviceOptimizer> opt;
+  train::CheckpointMeta meta;
+  explicit SmallRun(int64_t hidden) {
+    c.model.hidden = {hidden};
+    m = model::build(c.model, {1, 28, 28}, 10);
+    opt = std::make_unique<train::DeviceOptimizer>(m.net->parameters(), c.train.optimizer);
+    meta.config = config::to_json(c);
+    meta.info = {{"dataset", "mnist"}, {"num_classes", 10}, {"input_shape", {1, 28, 28}}};
+  }
+};
+
+}  // namespace
 
 TEST_CASE("checkpoint round-trip and damaged files", "[checkpoint]") {
   testing::TempDir dir;
@@ -51,14 +70,8 @@ TEST_CASE("checkpoint round-trip and damaged files", "[checkpoint]") {
 
 TEST_CASE("checkpoints cut anywhere, of a newer format, or without magic fail with CheckpointError", "[checkpoint]") {
   testing::TempDir dir;
-  config::Config c;
-  c.model.hidden = {8};
-  model::Model m = model::build(c.model, {1, 28, 28}, 10);
-  auto opt = std::make_unique<train::DeviceOptimizer>(m.net->parameters(), c.train.optimizer);
-  train::CheckpointMeta meta;
-  meta.config = config::to_json(c);
-  meta.info = {{"dataset", "mnist"}, {"num_classes", 10}, {"input_shape", {1, 28, 28}}};
-  train::save_checkpoint(dir.path / "good.pt", meta, *m.net, *opt);
+  SmallRun run(8);
+  train::save_checkpoint(dir.path / "good.pt", run.meta, *run.m.net, *run.opt);
   const std::string bytes = fs::read_file(dir.path / "good.pt");
   for (const double fraction : {0.0, 0.01, 0.25, 0.5, 0.75, 0.99}) {
     CAPTURE(fraction);
@@ -72,10 +85,36 @@ TEST_CASE("checkpoints cut anywhere, of a newer format, or without magic fail wi
   newer.write("format_version", c10::IValue(train::kCheckpointFormat + 1));
   newer.write("dltrain_version", c10::IValue(std::string("9.9.9")));
   newer.save_to((dir.path / "newer.pt").string());
-  CHECK_THROWS_WITH(train::load_checkpoint(dir.path / "newer.pt"), Catch::Contains("is newer than this dltrain reads"));
+  CHECK_THROWS_WITH(train::load_checkpoint(dir.path / "newer.pt"), ContainsText("is newer than this dltrain reads"));
 
   torch::serialize::OutputArchive foreign;
   foreign.write("weights", torch::ones({3}));
   foreign.save_to((dir.path / "foreign.pt").string());
-  CHECK_THROWS_WITH(train::load_checkpoint(dir.path / "foreign.pt"), Catch::Contains("no dltrain magic"));
+  CHECK_THROWS_WITH(train::load_checkpoint(dir.path / "foreign.pt"), ContainsText("no dltrain magic"));
+}
+
+TEST_CASE("resume: generator states come back as CPU byte tensors and restore both generators", "[checkpoint]") {
+  // A checkpoint holds the CPU generator's state and, in CUDA runs, the GPU generator's. restore_checkpoint loads
+  // every tensor to the CPU (Generator::set_state takes nothing else) and restore_rng sets both generators through
+  // one code path; here a second CPU generator stands in for the GPU's (tests/cuda resumes a real CUDA run).
+  testing::TempDir dir;
+  SmallRun run(8);
+  at::Generator cpu = at::detail::createCPUGenerator(3);
+  at::Generator accelerator = at::detail::createCPUGenerator(4);
+  run.meta.cpu_rng = cpu.get_state();
+  run.meta.cuda_rng = accelerator.get_state();
+  const torch::Tensor cpu_draw = torch::rand({5}, cpu), accelerator_draw = torch::rand({5}, accelerator);
+  train::save_checkpoint(dir.path / "last.pt", run.meta, *run.m.net, *run.opt);
+
+  const train::CheckpointMeta back = train::restore_checkpoint(dir.path / "last.pt", *run.m.net, *run.opt);
+  for (const torch::Tensor& state : {back.cpu_rng, back.cuda_rng}) {
+    REQUIRE(state.defined());
+    CHECK(state.device().is_cpu());
+    CHECK(state.scalar_type() == torch::kByte);
+  }
+  train::restore_rng(back, cpu, accelerator);
+  CHECK(torch::equal(torch::rand({5}, cpu), cpu_draw));
+  CHECK(torch::equal(torch::rand({5}, accelerator), accelerator_draw));
+  // The model stays on its device and keeps its parameters (the optimizer holds references to them).
+  CHECK(run.m.net->parameters().front().device().is_cpu());
 }

@@ -5,16 +5,16 @@
 #include "dltrain/core/fs.hpp"
 #include "helpers.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
-using dltrain::config::from_json;
+using dltrain::config::parse;
 using nlohmann::json;
 
 namespace {
 
 std::string error_of(const json& doc) {
   try {
-    from_json(doc, "x.json");
+    parse(doc, "x.json");
   } catch (const dltrain::ConfigError& e) {
     return e.what();
   }
@@ -26,12 +26,12 @@ std::string error_of(const json& doc) {
 TEST_CASE("defaults round-trip through JSON", "[config]") {
   const dltrain::config::Config c;
   const json j = dltrain::config::to_json(c);
-  CHECK(dltrain::config::to_json(from_json(j, "x")) == j);
+  CHECK(dltrain::config::to_json(parse(j, "x")) == j);
   CHECK(j["train"]["optimizer"]["name"] == "adam");
 }
 
 TEST_CASE("per-optimizer defaults and relevant keys only", "[config]") {
-  const auto c = from_json(json::parse(R"({"train": {"optimizer": {"name": "adadelta"}}})"), "x");
+  const auto c = parse(json::parse(R"({"train": {"optimizer": {"name": "adadelta"}}})"), "x");
   CHECK(c.train.optimizer.lr == 1.0);
   CHECK(c.train.optimizer.eps == 1e-6);
   const json j = dltrain::config::to_json(c);
@@ -69,7 +69,7 @@ TEST_CASE("all errors of a file are reported at once", "[config]") {
 }
 
 TEST_CASE("layers model: only the keys of each layer type", "[config]") {
-  const auto c = from_json(json::parse(R"({"model": {"layers": [{"type": "conv2d", "out_channels": 8, "kernel_size": 3},
+  const auto c = parse(json::parse(R"({"model": {"layers": [{"type": "conv2d", "out_channels": 8, "kernel_size": 3},
                                                                   {"type": "linear", "out_features": 10}]}})"),
                            "x");
   CHECK(c.model.type == "layers");

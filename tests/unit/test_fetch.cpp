@@ -4,7 +4,7 @@
 // that Catch's CHECK is the one in force (the precompiled header does the same in the CMake build).
 #include "dltrain/data/fetch.hpp"
 // (keep this order)
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <unistd.h>
 
@@ -108,7 +108,7 @@ TEST_CASE("sha256_file on a missing file throws DataError naming it", "[fetch]")
     dltrain::data::sha256_file(missing);
     FAIL("expected DataError");
   } catch (const DataError& e) {
-    CHECK_THAT(e.what(), Catch::Contains(missing.string()));
+    CHECK_THAT(e.what(), ContainsText(missing.string()));
     CHECK(e.exit_code() == dltrain::kExitData);
   }
 }
@@ -140,7 +140,7 @@ TEST_CASE("verify_dataset reports good, corrupt, missing and raw files", "[fetch
   CHECK(checks[3].present);
   CHECK_FALSE(checks[3].ok);
   CHECK(checks[3].path == tmp.path() / "d");
-  CHECK_THAT(checks[3].actual, Catch::Contains("raw file"));
+  CHECK_THAT(checks[3].actual, ContainsText("raw file"));
 }
 
 TEST_CASE("fetch_dataset downloads, verifies and then skips verified files", "[fetch]") {
@@ -184,10 +184,10 @@ TEST_CASE("fetch_dataset rejects a corrupt download and leaves no partial file",
     FAIL("expected DataError");
   } catch (const DataError& e) {
     const std::string message = e.what();
-    CHECK_THAT(message, Catch::Contains("c.gz"));
-    CHECK_THAT(message, Catch::Contains("checksum mismatch"));
-    CHECK_THAT(message, Catch::Contains(kShaHelloNewline));
-    CHECK_THAT(message, !Catch::Contains("a.gz"));  // only the failed file is named
+    CHECK_THAT(message, ContainsText("c.gz"));
+    CHECK_THAT(message, ContainsText("checksum mismatch"));
+    CHECK_THAT(message, ContainsText(kShaHelloNewline));
+    CHECK_THAT(message, !ContainsText("a.gz"));  // only the failed file is named
     CHECK_FALSE(e.hint().empty());
   }
   // The good files are kept; the corrupt one exists under no name, temporary or final.
@@ -204,10 +204,10 @@ TEST_CASE("fetch_dataset names every mirror tried when all fail", "[fetch]") {
     FAIL("expected DataError");
   } catch (const DataError& e) {
     const std::string message = e.what();
-    CHECK_THAT(message, Catch::Contains(dead1 + "/a.gz"));
-    CHECK_THAT(message, Catch::Contains(dead2 + "/a.gz"));
-    CHECK_THAT(message, Catch::Contains(dead2 + "/d.gz"));
-    CHECK_THAT(e.hint(), Catch::Contains("--mirror"));
+    CHECK_THAT(message, ContainsText(dead1 + "/a.gz"));
+    CHECK_THAT(message, ContainsText(dead2 + "/a.gz"));
+    CHECK_THAT(message, ContainsText(dead2 + "/d.gz"));
+    CHECK_THAT(e.hint(), ContainsText("--mirror"));
   }
   CHECK(entries(root).empty());
 }

@@ -3,7 +3,7 @@
 #include "dltrain/train/grad_scaler.hpp"
 #include "dltrain/train/step.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <limits>
 
@@ -43,7 +43,7 @@ TEST_CASE("the scaler skips a step whose gradients hold inf or NaN and backs off
   }
 }
 
-TEST_CASE("the scale grows after growth_interval good steps in a row; an overflow restarts the count", "[scaler]") {
+TEST_CASE("the scale grows after growth_interval good steps in a row, and an overflow restarts the count", "[scaler]") {
   Fixture f;
   train::GradScaler scaler(torch::kCPU, {8.0, 2.0, 0.5, 3});
   const auto step_with = [&](float g) {

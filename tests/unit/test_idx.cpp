@@ -6,7 +6,7 @@
 #include "dltrain/data/idx.hpp"
 #include "helpers.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 using namespace dltrain;
 using dltrain::testing::idx_images;
@@ -58,7 +58,7 @@ TEST_CASE("bad IDX bytes fail with the file name and what is wrong", "[idx]") {
             .find("l.idx: byte 9: label 12 of item 1 is out of range 0..9") == 0);
 }
 
-TEST_CASE("gzip and raw files read the same; corrupt gzip is reported", "[idx]") {
+TEST_CASE("gzip and raw files read the same, corrupt gzip is reported", "[idx]") {
   dltrain::testing::TempDir dir;
   const std::string bytes = idx_images(2, 3, 3, 5);
   write_gz(dir.path / "x.gz", bytes);

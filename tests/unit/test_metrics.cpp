@@ -1,7 +1,7 @@
 // Confusion matrix, per-class accuracy and the accuracy's standard error.
 #include "dltrain/report/metrics.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <cmath>
 

@@ -2,7 +2,7 @@
 #include "dltrain/core/error.hpp"
 #include "dltrain/model/model.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 using namespace dltrain;
 using nlohmann::json;
@@ -10,7 +10,7 @@ using nlohmann::json;
 namespace {
 
 config::ModelConfig layers(const std::string& text) {
-  return config::from_json(json::parse(R"({"model": {"layers": )" + text + "}}"), "m.json").model;
+  return config::parse(json::parse(R"({"model": {"layers": )" + text + "}}"), "m.json").model;
 }
 
 }  // namespace
@@ -30,7 +30,7 @@ TEST_CASE("classic CNN: 9216 inputs inferred, PyTorch's parameter count", "[mode
   CHECK(model::summary_table(m).find("1199882") != std::string::npos);
 }
 
-TEST_CASE("linear after conv flattens automatically; mlp shorthand", "[model]") {
+TEST_CASE("linear after conv flattens automatically, and the mlp shorthand", "[model]") {
   const auto m = model::build(layers(R"([{"type": "conv2d", "out_channels": 4, "kernel_size": 5, "stride": 2, "padding": 1},
       {"type": "avgpool2d", "kernel_size": 2}, {"type": "batchnorm2d"}, {"type": "linear", "out_features": 10}])"),
                               {1, 28, 28}, 10);

@@ -2,7 +2,7 @@
 // libnvidia-ml.so.1 that the tests build (tests/fake_nvml).
 #include "dltrain/doctor/doctor.hpp"
 // (keep this order: Torch's CHECK before Catch's)
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <chrono>
 #include <cstdlib>
@@ -133,7 +133,7 @@ TEST_CASE("nvml: errors are reported, never thrown", "[nvml]") {
   SECTION("no library") {
     const auto lib = Library::open("/nonexistent/libnvidia-ml.so.1");
     CHECK_FALSE(lib->ok());
-    CHECK_THAT(lib->error(), Catch::Contains("NVIDIA driver library not found"));
+    CHECK_THAT(lib->error(), ContainsText("NVIDIA driver library not found"));
     CHECK(lib->device_count() == 0);
     CHECK(lib->driver_version().empty());
   }
@@ -141,7 +141,7 @@ TEST_CASE("nvml: errors are reported, never thrown", "[nvml]") {
     const EnvVar fail("FAKE_NVML_FAIL", "nvmlInit_v2");
     const auto lib = Library::open(fake_nvml());
     CHECK_FALSE(lib->ok());
-    CHECK_THAT(lib->error(), Catch::Contains("nvmlInit failed: Driver Not Loaded"));
+    CHECK_THAT(lib->error(), ContainsText("nvmlInit failed: Driver Not Loaded"));
   }
   SECTION("one query fails") {
     const EnvVar fail("FAKE_NVML_FAIL", "nvmlDeviceGetPowerUsage,nvmlDeviceGetMemoryInfo");
@@ -183,7 +183,7 @@ TEST_CASE("monitor: samples CPU, RSS and the GPU at its interval", "[monitor]") 
   CHECK(r["series"]["t_s"].size() == samples.size());
   CHECK(r["series"]["gpu_util_percent"].size() == samples.size());
   CHECK(r["warnings"].empty());
-  CHECK_THAT(monitor.summary_line(), Catch::Contains("GPU 0 util 95% mean"));
+  CHECK_THAT(monitor.summary_line(), ContainsText("GPU 0 util 95% mean"));
 
   const nlohmann::json small = monitor.report(3);
   CHECK(small["series"]["t_s"].size() <= 3);
@@ -199,8 +199,8 @@ TEST_CASE("monitor: an idle or throttling GPU is warned about", "[monitor]") {
     monitor.stop();
     const auto warnings = dltrain::device::monitor_warnings(monitor.samples());
     REQUIRE(warnings.size() == 2);
-    CHECK_THAT(warnings[0], Catch::Contains("mostly idle: 12% mean"));
-    CHECK_THAT(warnings[1], Catch::Contains("thermal (hardware)"));
+    CHECK_THAT(warnings[0], ContainsText("mostly idle: 12% mean"));
+    CHECK_THAT(warnings[1], ContainsText("thermal (hardware)"));
     CHECK(monitor.report()["summary"]["gpu"]["throttled_fraction"].get<double>() == Approx(1.0));
   }
   SECTION("warm-up samples do not count") {
@@ -247,12 +247,12 @@ TEST_CASE("doctor: facts through the fake driver, and the checks on them", "[doc
 
   const auto checks = dltrain::doctor::run_checks(f, options);
   CHECK(find(checks, "driver").status == Status::kPass);
-  CHECK_THAT(find(checks, "driver").message, Catch::Contains("supports CUDA up to 12.2"));
+  CHECK_THAT(find(checks, "driver").message, ContainsText("supports CUDA up to 12.2"));
   CHECK(find(checks, "data").status == Status::kWarn);
-  CHECK_THAT(find(checks, "data").fix, Catch::Contains("dltrain data fetch mnist"));
+  CHECK_THAT(find(checks, "data").fix, ContainsText("dltrain data fetch mnist"));
   if (!f.torch_cuda_version) {  // this CPU-only build on a machine with a (fake) GPU
     CHECK(find(checks, "cuda").status == Status::kWarn);
-    CHECK_THAT(find(checks, "cuda").fix, Catch::Contains("CUDA build"));
+    CHECK_THAT(find(checks, "cuda").fix, ContainsText("CUDA build"));
     CHECK(find(checks, "driver_cuda").status == Status::kSkip);
     CHECK(dltrain::doctor::exit_code(checks) == dltrain::kExitOk);
   }
@@ -262,7 +262,7 @@ TEST_CASE("doctor: facts through the fake driver, and the checks on them", "[doc
   CHECK(j["hardware"]["gpus"][0]["compute_capability"] == "9.0");
   CHECK(j["hardware"]["gpus"][0]["pcie"]["width"] == 16);
   CHECK(j["summary"]["exit_code"] == dltrain::doctor::exit_code(checks));
-  CHECK_THAT(dltrain::doctor::to_text(f, checks), Catch::Contains("GPU 0           Fake GPU 0: 80.0 GiB"));
+  CHECK_THAT(dltrain::doctor::to_text(f, checks), ContainsText("GPU 0           Fake GPU 0: 80.0 GiB"));
 }
 
 TEST_CASE("doctor: a driver too old for LibTorch's CUDA fails with the driver to install", "[doctor]") {
@@ -273,10 +273,10 @@ TEST_CASE("doctor: a driver too old for LibTorch's CUDA fails with the driver to
   REQUIRE(f.driver_cuda_version == 11040);
   f.torch_cuda_version = 12080;  // as a LibTorch built for CUDA 12.8 reports it
   auto checks = dltrain::doctor::run_checks(f, options);
-  const Check& c = find(checks, "driver_cuda");
+  const Check c = find(checks, "driver_cuda");
   CHECK(c.status == Status::kFail);
-  CHECK_THAT(c.message, Catch::Contains("supports CUDA 11.4, LibTorch was built for CUDA 12.8"));
-  CHECK_THAT(c.fix, Catch::Contains("525.60.13 or newer"));
+  CHECK_THAT(c.message, ContainsText("supports CUDA 11.4, LibTorch was built for CUDA 12.8"));
+  CHECK_THAT(c.fix, ContainsText("525.60.13 or newer"));
   CHECK(dltrain::doctor::exit_code(checks) == dltrain::kExitCheck);
 
   f.driver_cuda_version = 12020;  // same major, older minor: runs, with a warning
@@ -305,9 +305,9 @@ TEST_CASE("doctor: slow settings warn, broken ones fail", "[doctor]") {
   const auto checks = dltrain::doctor::run_checks(f, options);
   CHECK(find(checks, "build").status == Status::kWarn);
   CHECK(find(checks, "blas").status == Status::kWarn);
-  CHECK_THAT(find(checks, "blas").fix, Catch::Contains("libopenblas0-openmp"));
+  CHECK_THAT(find(checks, "blas").fix, ContainsText("libopenblas0-openmp"));
   CHECK(find(checks, "threads").status == Status::kWarn);
-  CHECK_THAT(find(checks, "threads").fix, Catch::Contains("--threads 1"));
+  CHECK_THAT(find(checks, "threads").fix, ContainsText("--threads 1"));
   CHECK(find(checks, "allocator").status == Status::kWarn);
   CHECK(find(checks, "memory").status == Status::kWarn);
   CHECK(find(checks, "driver").status == Status::kSkip);  // no driver, CPU-only build: nothing wrong
@@ -336,7 +336,7 @@ TEST_CASE("doctor: corrupt data files fail the data check", "[doctor]") {
   CHECK(f.data_corrupt);
   const auto checks = dltrain::doctor::run_checks(f, options);
   CHECK(find(checks, "data").status == Status::kFail);
-  CHECK_THAT(find(checks, "data").fix, Catch::Contains("--root " + dir.path.string()));
+  CHECK_THAT(find(checks, "data").fix, ContainsText("--root " + dir.path.string()));
 }
 
 TEST_CASE("doctor: CUDA versions and minimum drivers", "[doctor]") {

@@ -4,7 +4,7 @@
 #include "dltrain/core/error.hpp"
 #include "dltrain/train/device_optim.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <cmath>
 #include <functional>
@@ -15,7 +15,7 @@ using namespace dltrain;
 namespace {
 
 config::OptimizerConfig optimizer_config(const std::string& json_text) {
-  return config::from_json(nlohmann::json::parse(R"({"train": {"optimizer": )" + json_text + "}}"), "o").train.optimizer;
+  return config::parse(nlohmann::json::parse(R"({"train": {"optimizer": )" + json_text + "}}"), "o").train.optimizer;
 }
 
 // One scalar parameter p = 1 with gradient 0.5 at every step; returns p after each of `steps` steps.
@@ -67,7 +67,7 @@ double max_difference(const std::string& json_text,
 
 }  // namespace
 
-TEST_CASE("every configured optimizer is implemented; an unknown name is a config error", "[optim]") {
+TEST_CASE("every configured optimizer is implemented, an unknown name is a config error", "[optim]") {
   for (const auto& name : config::kOptimizers) {
     CHECK_NOTHROW(train::DeviceOptimizer({torch::zeros({2}, torch::requires_grad())}, optimizer_config(R"({"name": ")" + name + R"("})")));
   }
@@ -191,7 +191,7 @@ TEST_CASE("optimizer state survives save and load, and a mismatched state is ref
         torch::serialize::InputArchive archive;
         std::istringstream bytes_again(bytes.str());
         archive.load_from(bytes_again);
-        CHECK_THROWS_WITH(plain.load(archive), Catch::Contains("momentum_buffer"));
+        CHECK_THROWS_WITH(plain.load(archive), ContainsText("momentum_buffer"));
       }
       config::OptimizerConfig other = c;
       other.name = name == "sgd" ? "adam" : "sgd";

@@ -1,7 +1,7 @@
 // train.precision: names, device checks, and that ForwardScope really switches autocast on and back off.
 #include "dltrain/train/precision.hpp"
 // (keep this order: Torch's CHECK before Catch's)
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include "dltrain/core/error.hpp"
 
@@ -12,7 +12,7 @@ TEST_CASE("precision: names and device checks", "[precision]") {
   CHECK(dltrain::train::parse_precision("bf16") == Precision::kBf16);
   CHECK(dltrain::train::parse_precision("fp64") == Precision::kFp64);
   CHECK_THROWS_AS(dltrain::train::parse_precision("fp8"), dltrain::ConfigError);
-  CHECK_THROWS_WITH(dltrain::train::check_precision(Precision::kTf32, torch::kCPU), Catch::Contains("CUDA mode"));
+  CHECK_THROWS_WITH(dltrain::train::check_precision(Precision::kTf32, torch::kCPU), ContainsText("CUDA mode"));
   CHECK_NOTHROW(dltrain::train::check_precision(Precision::kBf16, torch::kCPU));
   CHECK(dltrain::train::parameter_dtype(Precision::kFp64) == torch::kDouble);
   CHECK(dltrain::train::parameter_dtype(Precision::kBf16) == torch::kFloat);

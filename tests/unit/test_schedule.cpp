@@ -1,7 +1,7 @@
 // Learning-rate schedules against their definitions (PyTorch's StepLR, MultiStepLR, OneCycleLR...).
 #include "dltrain/train/schedule.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <cmath>
 
@@ -10,7 +10,7 @@ using namespace dltrain;
 namespace {
 
 config::SchedulerConfig sched(const std::string& text) {
-  return config::from_json(nlohmann::json::parse(R"({"train": {"scheduler": )" + text + "}}"), "s").train.scheduler;
+  return config::parse(nlohmann::json::parse(R"({"train": {"scheduler": )" + text + "}}"), "s").train.scheduler;
 }
 
 }  // namespace

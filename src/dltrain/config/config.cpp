@@ -80,7 +80,7 @@ Config load(const std::filesystem::path& path, const std::vector<std::string>& o
         "numbers must fit in a double (magnitude below about 1.8e308)");
   }
   apply_overrides(doc, overrides);
-  return from_json(doc, path.string());
+  return parse(doc, path.string());
 }
 
 }  // namespace dltrain::config

@@ -91,6 +91,7 @@ struct TrainConfig {
   int64_t threads = 0;  // 0: all available cores
   std::string precision = "fp32";  // fp32, tf32 (CUDA), bf16 (autocast), fp16 (CUDA, loss scaling), fp64
   std::string cuda_graphs = "auto";  // auto, on, off: capture the training step in one CUDA graph
+  bool deterministic = false;  // CUDA: deterministic cuDNN and cuBLAS algorithms, no cuDNN autotuning (slower)
 };
 
 struct EvalConfig {
@@ -115,10 +116,10 @@ extern const std::vector<std::string> kPrecisions;
 
 // Parses and validates a JSON document; `source` names it in errors (usually the file path).
 // Throws ConfigError listing every problem found, one per line: "<source>: /json/path: message".
-Config from_json(const nlohmann::json& doc, const std::string& source);
+Config parse(const nlohmann::json& doc, const std::string& source);
 // Reads `path`, applies `overrides` ("key.path=value", see overrides.hpp), parses and validates.
 Config load(const std::filesystem::path& path, const std::vector<std::string>& overrides = {});
-// The fully resolved config, every field written: from_json(to_json(c)) == c.
+// The fully resolved config, every field written: parse(to_json(c)) == c.
 nlohmann::json to_json(const Config& config);
 
 // A parsed train.checkpoint_every.

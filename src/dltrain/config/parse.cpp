@@ -369,6 +369,7 @@ void visit(V& v, TrainConfig& c) {
   v.field("threads", c.threads, at_least<int64_t>(0));
   v.field("precision", c.precision, one_of(kPrecisions));
   v.field("cuda_graphs", c.cuda_graphs, one_of({"auto", "on", "off"}));
+  v.field("deterministic", c.deterministic);
 }
 
 template <class V>
@@ -424,7 +425,7 @@ bool parse_interval(const std::string& text, Interval& out) {
   return true;
 }
 
-Config from_json(const json& doc, const std::string& source) {
+Config parse(const json& doc, const std::string& source) {
   Problems problems;
   Config config;
   if (!doc.is_object()) {

@@ -119,7 +119,11 @@ std::string curl_reason(CURL* curl, CURLcode code, const char* error_buffer, boo
 double download(const std::string& url, const stdfs::path& dest, long timeout_seconds) {
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
   if (!curl) throw DataError("cannot initialise libcurl", "this is a bug or an out-of-memory condition");
-  std::unique_ptr<std::FILE, decltype(&std::fclose)> out(std::fopen(dest.c_str(), "wb"), &std::fclose);
+  // A deleter type, not decltype(&std::fclose): glibc's fclose carries attributes a template argument drops.
+  struct CloseFile {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+  };
+  std::unique_ptr<std::FILE, CloseFile> out(std::fopen(dest.c_str(), "wb"));
   if (!out) {
     throw DataError(dest.string() + ": cannot create file: " + std::strerror(errno),
                     "make " + dest.parent_path().string() + " writable or choose another folder with --root");

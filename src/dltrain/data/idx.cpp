@@ -1,11 +1,13 @@
-// IDX reading: zlib inflates (or passes raw bytes through), then strict header and size checks.
+// IDX reading: zlib inflates gzip files (raw bytes pass through), then strict header and size checks.
 #include "dltrain/data/idx.hpp"
 
 #include <zlib.h>
 
-#include <cstring>
+#include <limits>
+#include <vector>
 
 #include "dltrain/core/error.hpp"
+#include "dltrain/core/fs.hpp"
 
 namespace dltrain::data {
 namespace {
@@ -55,6 +57,43 @@ torch::Tensor to_tensor(const std::string& bytes, size_t offset, at::IntArrayRef
   return t;
 }
 
+// Inflates every gzip member of `compressed` (a file may hold several, concatenated). inflate() returns
+// Z_STREAM_END only after it has checked a member's CRC-32 and length, so a cut or damaged file never passes,
+// whichever zlib is installed (gzread's report of a stream cut short changed in zlib 1.3.2).
+std::string gunzip(const std::string& compressed, const std::filesystem::path& path) {
+  if (compressed.size() > std::numeric_limits<uInt>::max()) {
+    throw DataError(path.string() + ": compressed file larger than 4 GiB", "IDX datasets are far smaller; check the file");
+  }
+  z_stream z{};
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) throw DataError(path.string() + ": cannot initialise zlib");
+  struct End {
+    z_stream* z;
+    ~End() { inflateEnd(z); }
+  } end{&z};
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
+  z.avail_in = static_cast<uInt>(compressed.size());
+  std::string out;
+  std::vector<char> chunk(1 << 20);
+  while (true) {
+    z.next_out = reinterpret_cast<Bytef*>(chunk.data());
+    z.avail_out = static_cast<uInt>(chunk.size());
+    const int rc = inflate(&z, Z_NO_FLUSH);
+    out.append(chunk.data(), chunk.size() - z.avail_out);
+    if (rc == Z_STREAM_END) {
+      if (z.avail_in == 0) return out;
+      inflateReset(&z);  // another gzip member follows
+    } else if (rc == Z_BUF_ERROR && z.avail_in == 0) {
+      throw DataError(path.string() + ": corrupt or truncated gzip file: it ends inside its compressed data (after " +
+                          std::to_string(out.size()) + " inflated bytes)",
+                      kRefetchHint);
+    } else if (rc != Z_OK) {
+      throw DataError(path.string() + ": corrupt gzip data after " + std::to_string(out.size()) +
+                          " inflated bytes: " + (z.msg != nullptr ? z.msg : "zlib error " + std::to_string(rc)),
+                      kRefetchHint);
+    }
+  }
+}
+
 }  // namespace
 
 std::string read_maybe_gzip(const std::filesystem::path& path) {
@@ -62,32 +101,12 @@ std::string read_maybe_gzip(const std::filesystem::path& path) {
   if (!std::filesystem::is_regular_file(path, ec)) {
     throw DataError(path.string() + ": file not found", kRefetchHint);
   }
-  gzFile file = gzopen(path.c_str(), "rb");
-  if (file == nullptr) throw DataError(path.string() + ": cannot open: " + std::strerror(errno));
-  gzbuffer(file, 1 << 20);
-  std::string out;
-  std::vector<char> chunk(1 << 20);
-  while (true) {
-    const int n = gzread(file, chunk.data(), static_cast<unsigned>(chunk.size()));
-    if (n < 0) {
-      int code = 0;
-      const std::string message = gzerror(file, &code);
-      gzclose(file);
-      throw DataError(path.string() + ": corrupt gzip data after " + std::to_string(out.size()) +
-                          " inflated bytes: " + message,
-                      kRefetchHint);
-    }
-    if (n == 0) break;
-    out.append(chunk.data(), static_cast<size_t>(n));
+  std::string compressed = fs::read_file(path);
+  if (compressed.size() < 2 || static_cast<unsigned char>(compressed[0]) != 0x1f ||
+      static_cast<unsigned char>(compressed[1]) != 0x8b) {
+    return compressed;  // not gzip: a raw IDX file
   }
-  // zlib reports a gzip stream cut short only through gzerror once reading stops.
-  int code = 0;
-  const std::string message = gzerror(file, &code);
-  gzclose(file);
-  if (code != Z_OK && code != Z_STREAM_END) {
-    throw DataError(path.string() + ": corrupt or truncated gzip file: " + message, kRefetchHint);
-  }
-  return out;
+  return gunzip(compressed, path);
 }
 
 torch::Tensor parse_idx_images(const std::string& bytes, const std::string& name) {

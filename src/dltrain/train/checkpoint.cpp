@@ -1,6 +1,7 @@
 // Checkpoint files: a torch::serialize archive with our own magic, format version and metadata.
 #include "dltrain/train/checkpoint.hpp"
 
+#include <optional>
 #include <sstream>
 
 #include "dltrain/core/error.hpp"
@@ -33,15 +34,15 @@ void write_tensor_if_defined(torch::serialize::OutputArchive& archive, const std
   if (t.defined()) archive.write(key, t.cpu());
 }
 
-// Opens `path` and checks that it is a dltrain checkpoint of a format this build reads.
-void open_archive(const std::filesystem::path& path, torch::serialize::InputArchive& archive,
-                  const torch::Device& device = torch::kCPU) {
+// Opens `path` and checks that it is a dltrain checkpoint of a format this build reads. Every tensor is loaded
+// to the CPU: the generator states must be CPU byte tensors, and callers move the rest where it belongs.
+void open_archive(const std::filesystem::path& path, torch::serialize::InputArchive& archive) {
   if (!std::filesystem::is_regular_file(path)) {
     throw CheckpointError(path.string() + ": checkpoint not found",
                           "checkpoints are in <run dir>/checkpoints/best.pt and last.pt");
   }
   try {
-    archive.load_from(path.string(), device);
+    archive.load_from(path.string(), torch::kCPU);
   } catch (const c10::Error& e) {
     throw CheckpointError(path.string() + ": not a readable checkpoint (truncated or not a dltrain file): " +
                               e.what_without_backtrace(),
@@ -92,14 +93,19 @@ CheckpointMeta read_meta(torch::serialize::InputArchive& archive, const std::fil
   return meta;
 }
 
-// Module::load replaces tensors without comparing shapes, so compare them ourselves.
+// Module::load replaces tensors without comparing shapes, so compare them ourselves. It also re-points a parameter
+// that lives on another device than the archive's at the loaded CPU tensor, so the model is moved back to its
+// device afterwards (in place: the optimizer's references to the parameters stay valid).
 void load_weights(torch::serialize::InputArchive& archive, const std::filesystem::path& path, torch::nn::Module& net) {
   try {
     torch::serialize::InputArchive model_archive;
     archive.read("model", model_archive);
     std::vector<std::vector<int64_t>> expected;
     for (const auto& p : net.parameters()) expected.push_back(p.sizes().vec());
+    const auto params = net.parameters();
+    const torch::Device device = params.empty() ? torch::Device(torch::kCPU) : params.front().device();
     net.load(model_archive);
+    net.to(device);
     const auto loaded = net.parameters();
     for (size_t i = 0; i < loaded.size(); ++i) {
       if (loaded[i].sizes().vec() != expected[i]) {
@@ -152,10 +158,10 @@ void save_checkpoint(const std::filesystem::path& path, const CheckpointMeta& me
   fs::atomic_write(path, bytes.str());
 }
 
-CheckpointMeta restore_checkpoint(const std::filesystem::path& path, const torch::Device& device,
-                                  torch::nn::Module& net, torch::optim::Optimizer& optimizer) {
+CheckpointMeta restore_checkpoint(const std::filesystem::path& path, torch::nn::Module& net,
+                                  torch::optim::Optimizer& optimizer) {
   torch::serialize::InputArchive archive;
-  open_archive(path, archive, device);
+  open_archive(path, archive);
   CheckpointMeta meta = read_meta(archive, path);
   load_weights(archive, path, net);
   c10::IValue format;
@@ -181,15 +187,16 @@ void capture_rng(CheckpointMeta& meta, const torch::Device& device) {
   if (device.is_cuda()) meta.cuda_rng = at::globalContext().defaultGenerator(device).get_state();
 }
 
+void restore_rng(const CheckpointMeta& meta, at::Generator cpu, std::optional<at::Generator> accelerator) {
+  // Generator::set_state takes a CPU byte tensor, whatever the generator's device.
+  if (meta.cpu_rng.defined()) cpu.set_state(meta.cpu_rng.to(torch::kCPU));
+  if (meta.cuda_rng.defined() && accelerator) accelerator->set_state(meta.cuda_rng.to(torch::kCPU));
+}
+
 void restore_rng(const CheckpointMeta& meta, const torch::Device& device) {
-  if (meta.cpu_rng.defined()) {
-    at::Generator cpu = at::detail::getDefaultCPUGenerator();
-    cpu.set_state(meta.cpu_rng);
-  }
-  if (meta.cuda_rng.defined() && device.is_cuda()) {
-    at::Generator gpu = at::globalContext().defaultGenerator(device);
-    gpu.set_state(meta.cuda_rng);
-  }
+  restore_rng(meta, at::detail::getDefaultCPUGenerator(),
+              device.is_cuda() ? std::optional<at::Generator>(at::globalContext().defaultGenerator(device))
+                               : std::nullopt);
 }
 
 CheckpointMeta read_checkpoint_meta(const std::filesystem::path& path) {
@@ -203,7 +210,7 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
   open_archive(path, archive);
   LoadedCheckpoint out;
   out.meta = read_meta(archive, path);
-  out.config = config::from_json(out.meta.config, path.string() + " (embedded config)");
+  out.config = config::parse(out.meta.config, path.string() + " (embedded config)");
   try {
     out.model = model::build(out.config.model, out.meta.info.at("input_shape").get<std::vector<int64_t>>(),
                              out.meta.info.at("num_classes").get<int64_t>());

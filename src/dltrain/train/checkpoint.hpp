@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -47,14 +48,18 @@ struct LoadedCheckpoint {
   model::Model model;
 };
 
-// Loads weights and optimizer state into an existing model and optimizer (for --resume) and returns the
-// rest. Throws CheckpointError like load_checkpoint, also when the weights do not fit `net`.
-CheckpointMeta restore_checkpoint(const std::filesystem::path& path, const torch::Device& device,
-                                  torch::nn::Module& net, torch::optim::Optimizer& optimizer);
+// Loads weights and optimizer state into an existing model and optimizer (for --resume), which stay on their
+// device, and returns the rest. The returned tensors (generator states, data order, running sums) are on the
+// CPU, whatever the training device. Throws CheckpointError like load_checkpoint, also when the weights do not
+// fit `net`.
+CheckpointMeta restore_checkpoint(const std::filesystem::path& path, torch::nn::Module& net,
+                                  torch::optim::Optimizer& optimizer);
 
 // The random generators' states (CPU, and the device's when it is a GPU) into / out of `meta`.
 void capture_rng(CheckpointMeta& meta, const torch::Device& device);
 void restore_rng(const CheckpointMeta& meta, const torch::Device& device);
+// The same with the generators given: `cpu` gets meta.cpu_rng, `accelerator` (when given) meta.cuda_rng.
+void restore_rng(const CheckpointMeta& meta, at::Generator cpu, std::optional<at::Generator> accelerator);
 
 // Reads only the metadata and embedded config (for --resume, before the model exists).
 CheckpointMeta read_checkpoint_meta(const std::filesystem::path& path);

@@ -3,7 +3,6 @@
 #include "dltrain/train/loop.hpp"
 
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <limits>
 #include <optional>
@@ -20,8 +19,9 @@
 #include "dltrain/report/progress.hpp"
 #include "dltrain/report/writers.hpp"
 #include "dltrain/train/checkpoint.hpp"
-#include "dltrain/train/evaluate.hpp"
 #include "dltrain/train/device_optim.hpp"
+#include "dltrain/train/evaluate.hpp"
+#include "dltrain/train/finite_watch.hpp"
 #include "dltrain/train/schedule.hpp"
 #include "dltrain/train/signals.hpp"
 #include "dltrain/train/step.hpp"
@@ -90,10 +90,13 @@ nlohmann::json dataset_json(const data::Dataset& d) {
           {"normalize", {{"mean", d.info->mean}, {"std", d.info->std}}}};
 }
 
-double finite_or_throw(double value, const std::string& what, const RunState& s) {
-  if (std::isfinite(value)) return value;
-  throw TrainingDiverged(what + " became " + std::to_string(value) + " at step " + std::to_string(s.step) + " (epoch " +
-                             std::to_string(s.history.size() + 1) + ")",
+// Stops the run when a training loss so far was NaN or Inf, naming the first such step. Called at log lines, before
+// every checkpoint write (so that no checkpoint holds the weights such a step produced) and at the end of an epoch.
+void check_finite(const FiniteWatch& watch, int64_t steps_per_epoch, const RunState& s) {
+  const int64_t bad = watch.first_bad_step();
+  if (bad == 0) return;
+  throw TrainingDiverged("training loss became NaN or Inf at step " + std::to_string(bad) + " (epoch " +
+                             std::to_string((bad - 1) / steps_per_epoch + 1) + ")",
                          "lower train.optimizer.lr, set train.grad_clip (e.g. 1.0), or check the data; checkpoints "
                          "saved before it (if any) are intact in " + (s.run_dir / "checkpoints").string());
 }
@@ -253,7 +256,7 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
   const Precision precision = parse_precision(c.train.precision);
   check_precision(precision, device);
   const GraphChoice graphs = choose_cuda_graphs(c.train.cuda_graphs, device, precision);
-  set_math_mode(precision);
+  set_math_mode(precision, c.train.deterministic);
   const int threads = device::configure_threads(c.train.threads);
   torch::manual_seed(static_cast<uint64_t>(c.run.seed));
   auto t0 = Clock::now();
@@ -271,7 +274,7 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
   CheckpointMeta resumed;
   bool finish_reports = false;  // resuming a run that had trained everything but not written its reports
   if (resuming) {
-    resumed = restore_checkpoint(options.resume_from, device, *m.net, *optimizer);
+    resumed = restore_checkpoint(options.resume_from, *m.net, *optimizer);
     restore_state(resumed, s);
     restore_rng(resumed, device);  // after the model's initialisation drew from the generator
     s.run_dir = options.resume_from.parent_path().parent_path();
@@ -326,7 +329,6 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
   const auto on_device = torch::TensorOptions().device(device);
   config::Interval checkpoint_every;
   config::parse_interval(c.train.checkpoint_every, checkpoint_every);
-  const bool check_every_step = device.is_cpu();  // a host sync per step costs nothing on the CPU
   const std::filesystem::path last_pt = s.run_dir / "checkpoints" / "last.pt";
   const std::filesystem::path best_pt = s.run_dir / "checkpoints" / "best.pt";
   report::Progress progress(c.train.epochs, steps_per_epoch, batch_size, c.train.log_interval, options.show_progress);
@@ -336,6 +338,7 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
   s.sampler = &sampler;
   std::string status = "completed";
   train::EvalResult test_result;
+  FiniteWatch watch(device, s.step);
   std::optional<EpochCursor> pending;
   if (resuming && resumed.order.defined()) pending = resumed_epoch(resumed, device);
   report::write_json(s.run_dir / "report.json", report_json(c, s, "running"));
@@ -349,6 +352,7 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
       double lr = c.train.optimizer.lr;
       // last.pt in the middle of this epoch: the next batch to train is `next_batch`.
       const auto save_mid_epoch = [&](int64_t next_batch) {
+        check_finite(watch, steps_per_epoch, s);
         e.next_batch = next_batch;
         save_checkpoint(last_pt, checkpoint_meta(c, s, d, device, &e, e.seconds_before + seconds_since(epoch_start)),
                         *m.net, *optimizer);
@@ -364,15 +368,16 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
         lr = lr_at(c.train.scheduler, schedule, s.step);
         optimizer->set_lr(lr);
         const StepOutput out = steps.run(e.order, b);
-        if (check_every_step) finite_or_throw(out.loss.item<double>(), "training loss", s);
+        watch.observe(out.loss);
         ++s.step;
         e.loss_sum += out.loss;
         e.correct += out.correct;
         timer.stop();
-        if (progress.due(b)) {
-          const double mean_loss =
-              finite_or_throw(e.loss_sum.item<double>() / static_cast<double>(b + 1), "training loss", s);
-          progress.show(b, mean_loss, e.correct.item<double>() / static_cast<double>((b + 1) * batch_size));
+        const bool show = progress.due(b);
+        if (show || s.step % c.train.log_interval == 0) check_finite(watch, steps_per_epoch, s);
+        if (show) {
+          progress.show(b, e.loss_sum.item<double>() / static_cast<double>(b + 1),
+                        e.correct.item<double>() / static_cast<double>((b + 1) * batch_size));
         }
         if (checkpoint_every.steps && s.step % checkpoint_every.count == 0 && b + 1 < steps_per_epoch) {
           const auto checkpoint_start = Clock::now();
@@ -382,6 +387,7 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
         if (options.after_step) options.after_step(s.step);
       }
       progress.end_epoch();
+      check_finite(watch, steps_per_epoch, s);
       timer.collect();
       s.step_seconds = timer.seconds();
       s.first_step_s = timer.first_step_seconds();
@@ -392,7 +398,7 @@ RunResult run_training(const config::Config& c, const RunOptions& options) {
       r.lr = lr;
       r.train_seconds = e.seconds_before + seconds_since(epoch_start);
       r.images_per_second = static_cast<double>(steps_per_epoch * batch_size) / r.train_seconds;
-      r.train_loss = finite_or_throw(e.loss_sum.item<double>() / static_cast<double>(steps_per_epoch), "training loss", s);
+      r.train_loss = e.loss_sum.item<double>() / static_cast<double>(steps_per_epoch);
       r.train_accuracy = e.correct.item<double>() / static_cast<double>(steps_per_epoch * batch_size);
       s.train_s += r.train_seconds;
       const auto eval_start = Clock::now();

@@ -1,6 +1,8 @@
 // Precision names, device checks and the process-wide math mode.
 #include "dltrain/train/precision.hpp"
 
+#include <cstdlib>
+
 #include "dltrain/core/error.hpp"
 
 namespace dltrain::train {
@@ -38,10 +40,15 @@ torch::Dtype parameter_dtype(Precision precision) {
   return precision == Precision::kFp64 ? torch::kDouble : torch::kFloat;
 }
 
-void set_math_mode(Precision precision) {
+void set_math_mode(Precision precision, bool deterministic) {
   // Every training step has the same shapes (the last partial batch is dropped): let cuDNN time its algorithms
-  // once and keep the fastest.
-  at::globalContext().setBenchmarkCuDNN(true);
+  // once and keep the fastest, unless the run must repeat bit for bit.
+  at::globalContext().setBenchmarkCuDNN(!deterministic);
+  at::globalContext().setDeterministicCuDNN(deterministic);
+  // warn_only: an operation without a deterministic CUDA kernel warns instead of stopping the run.
+  at::globalContext().setDeterministicAlgorithms(deterministic, /*warn_only=*/true);
+  // cuBLAS is deterministic only with a fixed workspace, read when its first handle is created.
+  if (deterministic) ::setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
   const bool tf32 = precision == Precision::kTf32;
   at::globalContext().setAllowTF32CuBLAS(tf32);
   at::globalContext().setAllowTF32CuDNN(tf32);

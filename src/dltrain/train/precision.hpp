@@ -20,8 +20,10 @@ Precision parse_precision(const std::string& name);
 void check_precision(Precision precision, const torch::Device& device);
 // The dtype of the parameters and of the normalised input: double for fp64, else float.
 torch::Dtype parameter_dtype(Precision precision);
-// Turns TF32 math on for a tf32 run and off otherwise (a process-wide LibTorch setting).
-void set_math_mode(Precision precision);
+// Turns TF32 math on for a tf32 run and off otherwise, and cuDNN autotuning on unless `deterministic`, which asks
+// for deterministic cuDNN and cuBLAS algorithms instead (process-wide LibTorch settings; CPU runs are
+// deterministic either way).
+void set_math_mode(Precision precision, bool deterministic = false);
 
 // Opens autocast for a forward pass when the precision asks for it (bf16, fp16); otherwise does nothing.
 class ForwardScope {
