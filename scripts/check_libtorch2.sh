@@ -41,12 +41,13 @@ mirror="${mirror%/}"
 
 # What the cuda variant installs on top of debootstrap's minbase (the cpu variant runs scripts/setup.sh, which
 # installs what it needs): the compiler and CMake, python3 (tests, gpu_check's summary), the zlib/curl/OpenSSL
-# headers, libtorch-cuda-dev (contrib), which pulls libtorch-cuda-2.6 and the CUDA 12.4 libraries (non-free), and
+# headers, OpenBLAS (as on a tuned machine: doctor warns about the reference BLAS), libtorch-cuda-dev (contrib), which pulls libtorch-cuda-2.6 and the CUDA 12.4 libraries (non-free), and
 # nvidia-cuda-toolkit (non-free): LibTorch's CMake config enables the CUDA language and requires the CUDA toolkit
 # (nvcc, the CUDA headers ATen's CUDA headers include), even for a project without .cu files.
 # dltrain's header libraries (CLI11, spdlog, fmt, nlohmann-json, Catch2) are not installed: gpu_check.sh unpacks
 # the Debian 12 .debs that it fetches on this machine (--fetch-debs), as on a GPU machine without apt.
-cuda_packages=(build-essential cmake python3 zlib1g-dev libcurl4-openssl-dev libssl-dev libtorch-cuda-dev nvidia-cuda-toolkit)
+cuda_packages=(build-essential cmake python3 zlib1g-dev libcurl4-openssl-dev libssl-dev libopenblas0-openmp
+               libtorch-cuda-dev nvidia-cuda-toolkit)
 
 log() { printf '[check_libtorch2 %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
@@ -107,6 +108,7 @@ ensure_chroot() {
     apt_install_missing check_libtorch2 debootstrap >&2
   }
   log "creating chroot $root (debian $suite from $mirror)" >&2
+  local t=$SECONDS
   unmount_leftovers "$root"
   unmount_leftovers "$root.new"
   rm -rf --one-file-system "$root" "$root.new"
@@ -116,6 +118,7 @@ ensure_chroot() {
     { tail -20 "$cache/debootstrap-$name.log" >&2; exit 1; }
   echo "$want" >"$root.new/etc/dltrain-chroot"
   mv "$root.new" "$root"
+  log "chroot created in $((SECONDS - t)) s" >&2
   echo "$root"
 }
 
@@ -134,7 +137,9 @@ run_cpu() {
   unmount_leftovers "$root"
   mount_into "$root"
   copy_tree "$root"
-  log "cpu: scripts/test.sh in $suite (LibTorch 2.6, -Werror)"
+  local t=$SECONDS
+  in_chroot "$root" 'DLTRAIN_SETUP_NO_BUILD=1 bash scripts/setup.sh'
+  log "cpu: packages ready ($((SECONDS - t)) s); scripts/test.sh in $suite (LibTorch 2.6, -Werror)"
   in_chroot "$root" 'DLTRAIN_CMAKE_ARGS=-DDLTRAIN_WERROR=ON bash scripts/test.sh'
   log "cpu: passed; chroot size $(du -sh --one-file-system "$root" | cut -f1)"
   unmount_all
@@ -162,7 +167,9 @@ make_cudnn_stub() {
     mkdir -p /opt/cudnn-stub
     nm -D --undefined-only "$lib" | awk "\$2 ~ /^cudnn/ {sub(/@.*/, \"\", \$2); print \$2}" | sort -u |
       awk "{print \"int \" \$1 \"(void) { return 1; }\"}" >/opt/cudnn-stub/stub.c
-    gcc -shared -fPIC -Wl,-soname,libcudnn.so.9 -o /opt/cudnn-stub/libcudnn.so.9 /opt/cudnn-stub/stub.c
+    echo "libcudnn.so.9 { global: *; };" >/opt/cudnn-stub/version.map  # the version node libtorch_cuda.so asks for
+    gcc -shared -fPIC -Wl,-soname,libcudnn.so.9 -Wl,--version-script,/opt/cudnn-stub/version.map \
+      -o /opt/cudnn-stub/libcudnn.so.9 /opt/cudnn-stub/stub.c
     echo "cudnn stub: $(wc -l </opt/cudnn-stub/stub.c) functions"'
 }
 
