@@ -217,7 +217,7 @@ for name in ("bench_graphs", "bench_eager"):
     print("|---|---|---|---|---|---|---|---|---|")
     for r in b["rows"]:
         if "images_per_s" not in r:
-            print(f"| {r['precision']} | {r['batch_size']} | | {r.get('error', 'failed')} | | | | | |")
+            print(f"| {r['precision']} | {r['batch_size']} | | {r.get('skipped', 'failed')} | | | | | |")
             continue
         print(f"| {r['precision']} | {r['batch_size']} | {r.get('cuda_graph')} | {r['images_per_s']:.0f} | "
               f"{r['step_ms_median']:.3f} | {r['step_ms_p95']:.3f} | {r['epoch_s']:.3f} | {r['peak_memory_mib']:.0f} | "
