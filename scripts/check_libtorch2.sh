@@ -122,13 +122,22 @@ ensure_chroot() {
   echo "$root"
 }
 
-# Copies the working tree (tracked and untracked, not ignored files) to /work/dltrain, keeping build folders.
+# Copies the working tree (tracked and untracked, not ignored files) to /work/dltrain, where the build folders are
+# kept between runs. Only files whose content differs are copied (and so get a new modification time): the kept
+# build then rebuilds what changed, never less (a copy that kept the tree's times could leave stale objects),
+# and not everything because a fresh clone's files are all new. Files gone from the tree are removed there.
 copy_tree() {
-  local dest="$1/work/dltrain"
+  local dest="$1/work/dltrain" f
   mkdir -p "$dest"
-  find "$dest" -mindepth 1 -maxdepth 1 ! -name 'build*' -exec rm -rf {} +
-  git ls-files -z --cached --others --exclude-standard | xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
-    tar -c --null -T - -f - | tar -x -f - -C "$dest"
+  git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+    [ -f "$f" ] || continue
+    cmp -s "$f" "$dest/$f" && continue
+    mkdir -p "$dest/$(dirname "$f")"
+    cp --preserve=mode "$f" "$dest/$f"
+  done
+  comm -23 <(cd "$dest" && find . -path './build*' -prune -o -type f -print | sed 's|^\./||' | sort) \
+    <(git ls-files --cached --others --exclude-standard | sort) | while IFS= read -r f; do rm -f "$dest/$f"; done
+  find "$dest" -mindepth 1 -type d -empty -not -path "$dest/build*" -delete
 }
 
 run_cpu() {
@@ -211,6 +220,7 @@ run_cuda() {
     tail -3 /tmp/require.txt
     [ "$rc" -eq 6 ] || { echo "FAILED: doctor --require cuda exit $rc, expected 6"; exit 1; }
     echo "== ctest on the CUDA build (the CPU tests; cuda.tests skips without a device)"
+    export DLTRAIN_DATA_DIR=/work/shared/data
     cd build-cuda && ctest --output-on-failure -j"$(nproc)"'
   log "cuda: passed; chroot size $(du -sh --one-file-system "$root" | cut -f1)"
   unmount_all
