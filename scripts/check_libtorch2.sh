@@ -17,8 +17,8 @@
 # (default /var/cache/dltrain), and are re-created when missing, older than $DLTRAIN_CHROOT_MAX_AGE_DAYS
 # (default 30) or made by another version of this script. debootstrap and the packages come from the Debian
 # mirror apt uses on this machine ($DLTRAIN_DEBIAN_MIRROR overrides it). The working tree (tracked and
-# untracked, not ignored files) is copied to /work/dltrain in the chroot, ../shared is mounted read-only at
-# /work/shared when present, and the build folder inside the chroot is kept between runs.
+# untracked, not ignored files) is copied to /check/dltrain inside the chroot, ../shared is mounted read-only at
+# /check/shared when present, and the build folder inside the chroot is kept between runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -67,10 +67,10 @@ mount_into() {  # mount_into ROOT: /proc, /dev and ../shared (read-only) inside 
   mount --make-rslave "$root/dev"
   mounted+=("$root/dev")
   if [ -d ../shared ]; then
-    mkdir -p "$root/work/shared"
-    mount --bind ../shared "$root/work/shared"
-    mounted+=("$root/work/shared")
-    mount -o remount,bind,ro "$root/work/shared"
+    mkdir -p "$root/check/shared"
+    mount --bind ../shared "$root/check/shared"
+    mounted+=("$root/check/shared")
+    mount -o remount,bind,ro "$root/check/shared"
   fi
   cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 }
@@ -83,12 +83,12 @@ unmount_leftovers() {
   done
 }
 
-in_chroot() {  # in_chroot ROOT COMMAND: runs COMMAND with bash in /work/dltrain, with a clean environment
+in_chroot() {  # in_chroot ROOT COMMAND: runs COMMAND with bash in /check/dltrain, with a clean environment
   local root=$1
   shift
   chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb CI="${CI:-}" \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
-    bash -euo pipefail -c "cd /work/dltrain && $*"
+    bash -euo pipefail -c "cd /check/dltrain && $*"
 }
 
 # Creates or reuses the chroot for a variant; prints its path.
@@ -122,12 +122,12 @@ ensure_chroot() {
   echo "$root"
 }
 
-# Copies the working tree (tracked and untracked, not ignored files) to /work/dltrain, where the build folders are
+# Copies the working tree (tracked and untracked, not ignored files) to /check/dltrain, where the build folders are
 # kept between runs. Only files whose content differs are copied (and so get a new modification time): the kept
 # build then rebuilds what changed, never less (a copy that kept the tree's times could leave stale objects),
 # and not everything because a fresh clone's files are all new. Files gone from the tree are removed there.
 copy_tree() {
-  local dest="$1/work/dltrain" f
+  local dest="$1/check/dltrain" f
   mkdir -p "$dest"
   git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
     [ -f "$f" ] || continue
@@ -192,7 +192,7 @@ run_cuda() {
     log "cuda: fetching gpu_check's .debs into $debs"
     bash scripts/gpu_check.sh --fetch-debs "$debs"
   fi
-  rm -rf "$root/work/debs" && cp -r "$debs" "$root/work/debs"
+  rm -rf "$root/check/debs" && cp -r "$debs" "$root/check/debs"
   log "cuda: installing libtorch-cuda-dev and the build tools (when missing)"
   install_cudnn_placeholder "$root"
   in_chroot "$root" "source scripts/apt_missing.sh && apt_install_missing check_libtorch2 ${cuda_packages[*]}"
@@ -201,12 +201,12 @@ run_cuda() {
   in_chroot "$root" '
     export LD_LIBRARY_PATH=/opt/cudnn-stub
     export DLTRAIN_CMAKE_ARGS="-DDLTRAIN_WERROR=ON -DCMAKE_EXE_LINKER_FLAGS=-Wl,--allow-shlib-undefined"
-    rc=0; bash scripts/gpu_check.sh --libtorch /usr --debs /work/debs --out /work/gpu-check || rc=$?
+    rc=0; bash scripts/gpu_check.sh --libtorch /usr --debs /check/debs --out /check/gpu-check || rc=$?
     echo "gpu_check.sh exit $rc (6: no usable CUDA GPU, as expected here)"
     [ "$rc" -eq 6 ]'
   log "cuda: the CUDA build without a GPU"
   in_chroot "$root" '
-    export LD_LIBRARY_PATH=/opt/cudnn-stub:/work/dltrain/build-cuda/deps/usr/lib/x86_64-linux-gnu
+    export LD_LIBRARY_PATH=/opt/cudnn-stub:/check/dltrain/build-cuda/deps/usr/lib/x86_64-linux-gnu
     bin=./build-cuda/app/dltrain
     grep -E "^Torch_DIR|^CUDAToolkit_.*VERSION|^CMAKE_CXX_COMPILER:" build-cuda/CMakeCache.txt || true
     ls -l "$bin" build-cuda/tests/dltrain_cuda_tests build-cuda/tests/dltrain_tests
@@ -220,7 +220,7 @@ run_cuda() {
     tail -3 /tmp/require.txt
     [ "$rc" -eq 6 ] || { echo "FAILED: doctor --require cuda exit $rc, expected 6"; exit 1; }
     echo "== ctest on the CUDA build (the CPU tests; cuda.tests skips without a device)"
-    export DLTRAIN_DATA_DIR=/work/shared/data
+    export DLTRAIN_DATA_DIR=/check/shared/data
     cd build-cuda && ctest --output-on-failure -j"$(nproc)"'
   log "cuda: passed; chroot size $(du -sh --one-file-system "$root" | cut -f1)"
   unmount_all
