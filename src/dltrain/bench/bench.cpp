@@ -5,12 +5,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <map>
 #include <numeric>
 #include <sstream>
 
 #include "dltrain/core/error.hpp"
+#include "dltrain/core/format.hpp"
 #include "dltrain/core/log.hpp"
 #include "dltrain/core/torch_compat.hpp"
 #include "dltrain/data/batches.hpp"
@@ -197,10 +197,7 @@ Result run(const Options& o) {
       for (const int64_t b : batch_sizes) {
         Row r = run_one(o, {d, p, b}, info, result.train_images, splits, floors);
         if (r.skipped.empty()) {
-          char line[200];
-          std::snprintf(line, sizeof(line), "bench: %s: %.0f img/s, %.2f ms/step", row_label(r).c_str(), r.images_per_s,
-                        r.step_ms_median);
-          log::info(line);
+          log::info(format("bench: %s: %.0f img/s, %.2f ms/step", row_label(r).c_str(), r.images_per_s, r.step_ms_median));
         } else {
           log::warn("bench: " + row_label(r) + " skipped: " + r.skipped);
         }
@@ -218,23 +215,18 @@ Result run(const Options& o) {
 
 std::string table(const Result& result) {
   std::ostringstream out;
-  char line[320];
-  std::snprintf(line, sizeof(line), "%-7s %-9s %6s %10s %9s %9s %9s %11s %10s %9s %9s %8s %6s\n", "device",
-                "precision", "batch", "img/s", "ms/step", "p95 ms", "epoch s", "eval img/s", "peak MiB", "TFLOP/s", "floor",
-                "share", "graph");
-  out << line;
+  out << format("%-7s %-9s %6s %10s %9s %9s %9s %11s %10s %9s %9s %8s %6s\n", "device", "precision", "batch", "img/s",
+                "ms/step", "p95 ms", "epoch s", "eval img/s", "peak MiB", "TFLOP/s", "floor", "share", "graph");
   for (const Row& r : result.rows) {
     if (!r.skipped.empty()) {
-      std::snprintf(line, sizeof(line), "%-7s %-9s %6lld   skipped: ", r.device.c_str(), r.precision.c_str(),
-                    static_cast<long long>(r.batch_size));
-      out << line << r.skipped << "\n";
+      out << format("%-7s %-9s %6lld   skipped: ", r.device.c_str(), r.precision.c_str(), static_cast<long long>(r.batch_size))
+          << r.skipped << "\n";
       continue;
     }
-    std::snprintf(line, sizeof(line), "%-7s %-9s %6lld %10.0f %9.2f %9.2f %9.2f %11.0f %10.0f %9.3f %9.2f %7.1f%% %6s\n",
-                  r.device.c_str(), r.precision.c_str(), static_cast<long long>(r.batch_size), r.images_per_s,
-                  r.step_ms_median, r.step_ms_p95, r.epoch_s, r.eval_images_per_s, r.peak_memory_mib, r.achieved_tflops,
-                  r.device_tflops, 100.0 * r.floor_share, r.cuda_graph ? "yes" : "no");
-    out << line;
+    out << format("%-7s %-9s %6lld %10.0f %9.2f %9.2f %9.2f %11.0f %10.0f %9.3f %9.2f %7.1f%% %6s\n", r.device.c_str(),
+                  r.precision.c_str(), static_cast<long long>(r.batch_size), r.images_per_s, r.step_ms_median,
+                  r.step_ms_p95, r.epoch_s, r.eval_images_per_s, r.peak_memory_mib, r.achieved_tflops, r.device_tflops,
+                  100.0 * r.floor_share, r.cuda_graph ? "yes" : "no");
   }
   out << "TFLOP/s: training FLOPs per image x img/s; floor: this device's measured large-matmul TFLOP/s in that "
          "precision; share: the first over the second; graph: the step replayed from a CUDA graph.\n"

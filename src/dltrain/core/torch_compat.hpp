@@ -1,13 +1,14 @@
 // Every difference between LibTorch 1.13 (Debian, CPU) and LibTorch 2.x (CUDA builds) lives here.
 #pragma once
 
-#include <cstdio>
 #include <optional>
 #include <string>
 
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 #include <torch/version.h>
+
+#include "dltrain/core/format.hpp"
 
 #if defined(__has_include)
 #if __has_include(<ATen/cuda/CUDAContext.h>) && defined(DLTRAIN_WITH_CUDA)
@@ -154,10 +155,8 @@ inline std::optional<int> cuda_sm_count(int index) {
 inline std::string cuda_pci_bus_id(int index) {
 #ifdef DLTRAIN_WITH_CUDA
   const auto* p = at::cuda::getDeviceProperties(index);
-  char text[32];
-  std::snprintf(text, sizeof(text), "%08X:%02X:%02X.0", static_cast<unsigned>(p->pciDomainID),
-                static_cast<unsigned>(p->pciBusID), static_cast<unsigned>(p->pciDeviceID));
-  return text;
+  return dltrain::format("%08X:%02X:%02X.0", static_cast<unsigned>(p->pciDomainID), static_cast<unsigned>(p->pciBusID),
+                         static_cast<unsigned>(p->pciDeviceID));
 #else
   (void)index;
   return "";

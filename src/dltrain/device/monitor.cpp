@@ -7,8 +7,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <fstream>
+
+#include "dltrain/core/format.hpp"
 
 namespace dltrain::device {
 namespace {
@@ -141,19 +142,15 @@ std::vector<MonitorSample> Monitor::samples() const {
 std::vector<std::string> monitor_warnings(const std::vector<MonitorSample>& samples) {
   std::vector<std::string> warnings;
   const Summary s = summarize(samples, steady_start(samples.size()));
-  char line[256];
   if (s.util.n > 0 && s.util.mean() < 50.0) {
-    std::snprintf(line, sizeof(line),
-                  "the GPU was mostly idle: %.0f%% mean utilisation in steady state; the run is input- or "
-                  "launch-bound (try a larger train.batch_size)",
-                  s.util.mean());
-    warnings.emplace_back(line);
+    warnings.push_back(format("the GPU was mostly idle: %.0f%% mean utilisation in steady state; the run is input- or "
+                              "launch-bound (try a larger train.batch_size)",
+                              s.util.mean()));
   }
   if (s.gpu_samples > 0 && static_cast<double>(s.throttled) > 0.2 * static_cast<double>(s.gpu_samples)) {
-    std::snprintf(line, sizeof(line), "the GPU throttled its clocks in %.0f%% of the samples (%s): check cooling and power limits",
-                  100.0 * static_cast<double>(s.throttled) / static_cast<double>(s.gpu_samples),
-                  nvml::describe_throttle(s.reasons).c_str());
-    warnings.emplace_back(line);
+    warnings.push_back(format("the GPU throttled its clocks in %.0f%% of the samples (%s): check cooling and power limits",
+                              100.0 * static_cast<double>(s.throttled) / static_cast<double>(s.gpu_samples),
+                              nvml::describe_throttle(s.reasons).c_str()));
   }
   return warnings;
 }
@@ -224,17 +221,13 @@ std::string Monitor::summary_line() const {
   const std::vector<MonitorSample> all = samples();
   if (all.empty()) return "";
   const Summary s = summarize(all, steady_start(all.size()));
-  char line[256];
-  std::snprintf(line, sizeof(line), "monitor: %zu samples every %.2g s; CPU %.0f%% mean, %.0f%% max; RSS %.0f MiB max",
-                        all.size(), options_.interval_s, s.cpu.mean(), s.cpu.max, s.rss.max);
-  std::string text = line;
+  std::string text = format("monitor: %zu samples every %.2g s; CPU %.0f%% mean, %.0f%% max; RSS %.0f MiB max", all.size(),
+                            options_.interval_s, s.cpu.mean(), s.cpu.max, s.rss.max);
   if (!options_.gpu || s.gpu_samples == 0) return text;
   // Only what NVML reported: a GPU may not support every query.
-  const auto part = [&](const Stat& stat, const char* format, double value) {
+  const auto part = [&](const Stat& stat, const char* fmt, double value) {
     if (stat.n == 0) return;
-    char field[64];
-    std::snprintf(field, sizeof(field), format, value);
-    text += field;
+    text += format(fmt, value);
   };
   text += "; GPU " + std::to_string(*options_.gpu);
   part(s.util, " util %.0f%% mean", s.util.mean());

@@ -3,7 +3,6 @@
 
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -12,6 +11,7 @@
 #include <utility>
 
 #include "dltrain/core/error.hpp"
+#include "dltrain/core/format.hpp"
 #include "dltrain/core/torch_compat.hpp"
 #include "dltrain/data/datasets.hpp"
 #include "dltrain/data/fetch.hpp"
@@ -102,15 +102,7 @@ void gather_data(const Options& options, Facts& f) {
   }
 }
 
-std::string mib_text(double mib) {
-  char text[32];
-  if (mib >= 1024.0) {
-    std::snprintf(text, sizeof(text), "%.1f GiB", mib / 1024.0);
-  } else {
-    std::snprintf(text, sizeof(text), "%.0f MiB", mib);
-  }
-  return text;
-}
+std::string mib_text(double mib) { return mib >= 1024.0 ? format("%.1f GiB", mib / 1024.0) : format("%.0f MiB", mib); }
 
 template <typename T>
 nlohmann::json or_null(const std::optional<T>& v) {
@@ -123,6 +115,192 @@ bool gpu_usable(const Facts& f) {
     if (g.kernel_runs.value_or(false)) return true;
   }
   return false;
+}
+
+// The checks, one function each, in the order run_checks lists them. Each appends its result to `checks`.
+
+void add(std::vector<Check>& checks, std::string name, Status status, std::string message, std::string fix = "") {
+  checks.push_back({std::move(name), status, std::move(message), std::move(fix)});
+}
+
+// Whether LibTorch was built with CUDA (empty torch_cuda_version: a CPU-only LibTorch).
+bool cuda_build(const Facts& f) { return f.torch_cuda_version.has_value(); }
+
+void check_build(const Facts& f, std::vector<Check>& checks) {
+  if (f.optimized_build) {
+    add(checks, "build", Status::kPass, f.build_type + " build, optimised (" + f.compiler + ")");
+  } else {
+    add(checks, "build", Status::kWarn, f.build_type + " build without optimisation: training runs several times slower",
+        "rebuild with -DCMAKE_BUILD_TYPE=Release (the default)");
+  }
+}
+
+void check_blas(const Facts& f, std::vector<Check>& checks) {
+  const bool reference_blas = f.blas.find("/blas/libblas") != std::string::npos;
+  if (f.blas_in_libtorch) {
+    add(checks, "blas", Status::kPass, "MKL, linked into LibTorch");
+  } else if (reference_blas) {
+    add(checks, "blas", Status::kWarn, "the reference BLAS is in use (" + f.blas + "): linear layers run about 4x slower",
+        "apt-get install libopenblas0-openmp (Debian switches libblas.so.3 to it)");
+  } else if (f.blas == "unknown") {
+    add(checks, "blas", Status::kWarn, "no BLAS library found in this process", "install libopenblas0-openmp");
+  } else {
+    add(checks, "blas", Status::kPass, "optimised BLAS: " + f.blas);
+  }
+}
+
+// A container CPU quota well below the visible cores means dltrain's default thread count oversubscribes it.
+void check_threads(const Facts& f, std::vector<Check>& checks) {
+  if (f.cgroup_cpus && *f.cgroup_cpus + 0.5 < f.available_cores) {
+    add(checks, "threads", Status::kWarn,
+        format("a container CPU quota of %.1f CPUs, but %d cores are visible: %d threads would oversubscribe the quota",
+               *f.cgroup_cpus, f.available_cores, f.dltrain_threads),
+        "pass --threads " + std::to_string(std::max(1, static_cast<int>(*f.cgroup_cpus))) + " (or set train.threads)");
+  } else {
+    add(checks, "threads", Status::kPass,
+        format("dltrain uses %d intra-op thread(s) = the cores available to it (%d logical, %d physical); "
+               "LibTorch alone would use %d",
+               f.dltrain_threads, f.logical_cores, f.physical_cores, f.torch_default_threads));
+  }
+}
+
+void check_allocator(const Facts& f, std::vector<Check>& checks) {
+  if (f.allocator_tuned) {
+    add(checks, "allocator", Status::kPass, "glibc malloc tuned by dltrain (no mmap/trim churn for tensor buffers)");
+  } else {
+    add(checks, "allocator", Status::kWarn,
+        "glibc malloc defaults (DLTRAIN_ALLOCATOR=system): large tensors are mapped and unmapped every step, "
+        "measured 2.5x slower on CPU",
+        "unset DLTRAIN_ALLOCATOR");
+  }
+}
+
+void check_memory(const Facts& f, std::vector<Check>& checks) {
+  const std::string text = mib_text(f.memory_available_mib) + " available of " + mib_text(f.memory_total_mib);
+  if (f.memory_available_mib < 2048.0) {
+    add(checks, "memory", Status::kWarn, text, "close other programs: a full MNIST run needs about 1 GiB");
+  } else {
+    add(checks, "memory", Status::kPass, text);
+  }
+}
+
+// The NVIDIA driver, as NVML reports it.
+void check_driver(const Facts& f, std::vector<Check>& checks) {
+  if (!f.nvml_ok) {
+    const bool missing = f.nvml_error.find("not found") != std::string::npos;
+    if (missing && !cuda_build(f)) {
+      add(checks, "driver", Status::kSkip,
+          "no NVIDIA driver (" + f.nvml_library + " not found): this build trains on the CPU");
+    } else {
+      add(checks, "driver", Status::kWarn, f.nvml_error,
+          missing ? "install the NVIDIA driver to train on a GPU"
+                  : "check `nvidia-smi`; after a driver update, reboot (or reload the nvidia module)");
+    }
+  } else {
+    add(checks, "driver", Status::kPass,
+        "NVIDIA driver " + f.driver_version +
+            (f.driver_cuda_version ? " (supports CUDA up to " + cuda_version_text(*f.driver_cuda_version) + ")" : "") + ", " +
+            std::to_string(f.gpus.size()) + " GPU(s)");
+  }
+}
+
+// The driver must support the CUDA major version LibTorch was built for; an older minor version still runs.
+void check_driver_cuda(const Facts& f, std::vector<Check>& checks) {
+  if (!cuda_build(f)) {
+    add(checks, "driver_cuda", Status::kSkip, "LibTorch is CPU-only: no CUDA version to match");
+    return;
+  }
+  if (!f.driver_cuda_version) {
+    add(checks, "driver_cuda", Status::kSkip, "the driver's CUDA version is unknown (no NVML)");
+    return;
+  }
+  const int need = *f.torch_cuda_version, have = *f.driver_cuda_version;
+  const std::string both = "the driver supports CUDA " + cuda_version_text(have) + ", LibTorch was built for CUDA " +
+                           cuda_version_text(need);
+  if (have / 1000 < need / 1000) {
+    add(checks, "driver_cuda", Status::kFail, both + ": the driver is too old",
+        "install NVIDIA driver " + minimum_driver_for_cuda(need / 1000) + " or newer (or use a LibTorch built for CUDA " +
+            std::to_string(have / 1000) + ")");
+  } else if (have < need) {
+    add(checks, "driver_cuda", Status::kWarn, both + ": runs through minor-version compatibility (no PTX JIT)",
+        "update the NVIDIA driver to one that supports CUDA " + cuda_version_text(need));
+  } else {
+    add(checks, "driver_cuda", Status::kPass, both);
+  }
+}
+
+// Whether LibTorch can use the GPUs the driver sees.
+void check_cuda(const Facts& f, std::vector<Check>& checks) {
+  if (!cuda_build(f)) {
+    if (f.gpus.empty()) {
+      add(checks, "cuda", Status::kSkip, "CPU-only LibTorch and no NVIDIA GPU");
+    } else {
+      add(checks, "cuda", Status::kWarn,
+          std::to_string(f.gpus.size()) + " NVIDIA GPU(s) present, but this dltrain is built on a CPU-only LibTorch",
+          "build against a CUDA LibTorch (README: \"CUDA build\") to train on the GPU");
+    }
+  } else if (f.cuda_devices == 0) {
+    add(checks, "cuda", f.gpus.empty() ? Status::kWarn : Status::kFail,
+        f.gpus.empty() ? "CUDA LibTorch, but no GPU is visible" : "the driver sees GPUs, but LibTorch cannot use them",
+        "check `nvidia-smi` and CUDA_VISIBLE_DEVICES");
+  } else {
+    add(checks, "cuda", Status::kPass,
+        "CUDA runtime " + (f.cuda_runtime_version ? cuda_version_text(*f.cuda_runtime_version) : std::string("?")) + ", " +
+            std::to_string(f.cuda_devices) + " device(s) usable");
+  }
+}
+
+void check_cudnn(const Facts& f, std::vector<Check>& checks) {
+  if (!cuda_build(f)) {
+    add(checks, "cudnn", Status::kSkip, "CPU-only LibTorch");
+  } else if (f.cudnn_version) {
+    add(checks, "cudnn", Status::kPass, "cuDNN " + std::to_string(*f.cudnn_version));
+  } else {
+    add(checks, "cudnn", Status::kFail, "cuDNN is not available to LibTorch: convolutions fall back to slow kernels",
+        "install the cuDNN that matches LibTorch's CUDA (the pytorch.org archive bundles it)");
+  }
+}
+
+// One check per GPU on which gather() ran a LibTorch kernel: a failure means no kernels for its architecture.
+void check_gpu_arch(const Facts& f, std::vector<Check>& checks) {
+  bool any_gpu_checked = false;
+  for (const GpuFacts& g : f.gpus) {
+    if (!g.kernel_runs) continue;
+    any_gpu_checked = true;
+    const std::string arch = g.nvml.cc_major ? "sm_" + std::to_string(*g.nvml.cc_major) + std::to_string(g.nvml.cc_minor.value_or(0))
+                                             : std::string("this GPU's architecture");
+    const std::string name = "gpu_arch." + std::to_string(g.nvml.index);
+    if (*g.kernel_runs) {
+      add(checks, name, Status::kPass, g.nvml.name + ": LibTorch's kernels run on " + arch);
+    } else {
+      add(checks, name, Status::kFail, g.nvml.name + ": LibTorch has no kernels for " + arch + " (" + g.kernel_error + ")",
+          "use a LibTorch/CUDA build whose architecture list includes " + arch);
+    }
+  }
+  if (!any_gpu_checked) add(checks, "gpu_arch", Status::kSkip, "no GPU that LibTorch can use");
+}
+
+void check_data(const Facts& f, std::vector<Check>& checks) {
+  if (f.data_verified) {
+    add(checks, "data", Status::kPass, f.dataset + " at " + f.data_root + ": all 4 files match their SHA-256");
+  } else if (!f.data_found) {
+    add(checks, "data", Status::kWarn, f.data_problem.substr(0, f.data_problem.find('\n')),
+        "dltrain data fetch " + f.dataset + " (or set DLTRAIN_DATA_DIR / --data-dir)");
+  } else {
+    add(checks, "data", f.data_corrupt ? Status::kFail : Status::kWarn, f.dataset + " at " + f.data_root + ": " + f.data_problem,
+        "dltrain data fetch " + f.dataset + " --root " + f.data_root + " (downloads the bad files again)");
+  }
+}
+
+// --require cuda: FAIL unless a GPU ran a LibTorch kernel.
+void check_require_cuda(const Facts& f, std::vector<Check>& checks) {
+  if (gpu_usable(f)) {
+    add(checks, "require_cuda", Status::kPass, "a usable CUDA GPU is present");
+  } else {
+    add(checks, "require_cuda", Status::kFail,
+        cuda_build(f) ? "--require cuda: no GPU that LibTorch can use" : "--require cuda: this dltrain build is CPU-only",
+        cuda_build(f) ? "see the cuda and driver checks above" : "build against a CUDA LibTorch (README: \"CUDA build\")");
+  }
 }
 
 }  // namespace
@@ -211,157 +389,18 @@ Facts gather(const Options& options) {
 
 std::vector<Check> run_checks(const Facts& f, const Options& options) {
   std::vector<Check> checks;
-  const auto add = [&](std::string name, Status status, std::string message, std::string fix = "") {
-    checks.push_back({std::move(name), status, std::move(message), std::move(fix)});
-  };
-  const bool cuda_build = f.torch_cuda_version.has_value();
-
-  if (f.optimized_build) {
-    add("build", Status::kPass, f.build_type + " build, optimised (" + f.compiler + ")");
-  } else {
-    add("build", Status::kWarn, f.build_type + " build without optimisation: training runs several times slower",
-        "rebuild with -DCMAKE_BUILD_TYPE=Release (the default)");
-  }
-
-  const bool reference_blas = f.blas.find("/blas/libblas") != std::string::npos;
-  if (f.blas_in_libtorch) {
-    add("blas", Status::kPass, "MKL, linked into LibTorch");
-  } else if (reference_blas) {
-    add("blas", Status::kWarn, "the reference BLAS is in use (" + f.blas + "): linear layers run about 4x slower",
-        "apt-get install libopenblas0-openmp (Debian switches libblas.so.3 to it)");
-  } else if (f.blas == "unknown") {
-    add("blas", Status::kWarn, "no BLAS library found in this process", "install libopenblas0-openmp");
-  } else {
-    add("blas", Status::kPass, "optimised BLAS: " + f.blas);
-  }
-
-  char text[320];
-  std::snprintf(text, sizeof(text), "dltrain uses %d intra-op thread(s) = the cores available to it (%d logical, %d physical); "
-                "LibTorch alone would use %d", f.dltrain_threads, f.logical_cores, f.physical_cores, f.torch_default_threads);
-  if (f.cgroup_cpus && *f.cgroup_cpus + 0.5 < f.available_cores) {
-    std::snprintf(text, sizeof(text), "a container CPU quota of %.1f CPUs, but %d cores are visible: %d threads would "
-                  "oversubscribe the quota", *f.cgroup_cpus, f.available_cores, f.dltrain_threads);
-    add("threads", Status::kWarn, text,
-        "pass --threads " + std::to_string(std::max(1, static_cast<int>(*f.cgroup_cpus))) + " (or set train.threads)");
-  } else {
-    add("threads", Status::kPass, text);
-  }
-
-  if (f.allocator_tuned) {
-    add("allocator", Status::kPass, "glibc malloc tuned by dltrain (no mmap/trim churn for tensor buffers)");
-  } else {
-    add("allocator", Status::kWarn,
-        "glibc malloc defaults (DLTRAIN_ALLOCATOR=system): large tensors are mapped and unmapped every step, "
-        "measured 2.5x slower on CPU",
-        "unset DLTRAIN_ALLOCATOR");
-  }
-
-  if (f.memory_available_mib < 2048.0) {
-    add("memory", Status::kWarn, mib_text(f.memory_available_mib) + " available of " + mib_text(f.memory_total_mib),
-        "close other programs: a full MNIST run needs about 1 GiB");
-  } else {
-    add("memory", Status::kPass, mib_text(f.memory_available_mib) + " available of " + mib_text(f.memory_total_mib));
-  }
-
-  // The driver and the GPUs.
-  if (!f.nvml_ok) {
-    const bool missing = f.nvml_error.find("not found") != std::string::npos;
-    if (missing && !cuda_build) {
-      add("driver", Status::kSkip, "no NVIDIA driver (" + f.nvml_library + " not found): this build trains on the CPU");
-    } else {
-      add("driver", Status::kWarn, f.nvml_error,
-          missing ? "install the NVIDIA driver to train on a GPU"
-                  : "check `nvidia-smi`; after a driver update, reboot (or reload the nvidia module)");
-    }
-  } else {
-    add("driver", Status::kPass,
-        "NVIDIA driver " + f.driver_version +
-            (f.driver_cuda_version ? " (supports CUDA up to " + cuda_version_text(*f.driver_cuda_version) + ")" : "") + ", " +
-            std::to_string(f.gpus.size()) + " GPU(s)");
-  }
-
-  if (!cuda_build) {
-    add("driver_cuda", Status::kSkip, "LibTorch is CPU-only: no CUDA version to match");
-  } else if (!f.driver_cuda_version) {
-    add("driver_cuda", Status::kSkip, "the driver's CUDA version is unknown (no NVML)");
-  } else {
-    const int need = *f.torch_cuda_version, have = *f.driver_cuda_version;
-    const std::string both = "the driver supports CUDA " + cuda_version_text(have) + ", LibTorch was built for CUDA " +
-                             cuda_version_text(need);
-    if (have / 1000 < need / 1000) {
-      add("driver_cuda", Status::kFail, both + ": the driver is too old",
-          "install NVIDIA driver " + minimum_driver_for_cuda(need / 1000) + " or newer (or use a LibTorch built for CUDA " +
-              std::to_string(have / 1000) + ")");
-    } else if (have < need) {
-      add("driver_cuda", Status::kWarn, both + ": runs through minor-version compatibility (no PTX JIT)",
-          "update the NVIDIA driver to one that supports CUDA " + cuda_version_text(need));
-    } else {
-      add("driver_cuda", Status::kPass, both);
-    }
-  }
-
-  if (!cuda_build) {
-    if (f.gpus.empty()) {
-      add("cuda", Status::kSkip, "CPU-only LibTorch and no NVIDIA GPU");
-    } else {
-      add("cuda", Status::kWarn,
-          std::to_string(f.gpus.size()) + " NVIDIA GPU(s) present, but this dltrain is built on a CPU-only LibTorch",
-          "build against a CUDA LibTorch (README: \"CUDA build\") to train on the GPU");
-    }
-  } else if (f.cuda_devices == 0) {
-    add("cuda", f.gpus.empty() ? Status::kWarn : Status::kFail,
-        f.gpus.empty() ? "CUDA LibTorch, but no GPU is visible" : "the driver sees GPUs, but LibTorch cannot use them",
-        "check `nvidia-smi` and CUDA_VISIBLE_DEVICES");
-  } else {
-    add("cuda", Status::kPass,
-        "CUDA runtime " + (f.cuda_runtime_version ? cuda_version_text(*f.cuda_runtime_version) : std::string("?")) + ", " +
-            std::to_string(f.cuda_devices) + " device(s) usable");
-  }
-
-  if (!cuda_build) {
-    add("cudnn", Status::kSkip, "CPU-only LibTorch");
-  } else if (f.cudnn_version) {
-    add("cudnn", Status::kPass, "cuDNN " + std::to_string(*f.cudnn_version));
-  } else {
-    add("cudnn", Status::kFail, "cuDNN is not available to LibTorch: convolutions fall back to slow kernels",
-        "install the cuDNN that matches LibTorch's CUDA (the pytorch.org archive bundles it)");
-  }
-
-  bool any_gpu_checked = false;
-  for (const GpuFacts& g : f.gpus) {
-    if (!g.kernel_runs) continue;
-    any_gpu_checked = true;
-    const std::string arch = g.nvml.cc_major ? "sm_" + std::to_string(*g.nvml.cc_major) + std::to_string(g.nvml.cc_minor.value_or(0))
-                                             : std::string("this GPU's architecture");
-    const std::string name = "gpu_arch." + std::to_string(g.nvml.index);
-    if (*g.kernel_runs) {
-      add(name, Status::kPass, g.nvml.name + ": LibTorch's kernels run on " + arch);
-    } else {
-      add(name, Status::kFail, g.nvml.name + ": LibTorch has no kernels for " + arch + " (" + g.kernel_error + ")",
-          "use a LibTorch/CUDA build whose architecture list includes " + arch);
-    }
-  }
-  if (!any_gpu_checked) add("gpu_arch", Status::kSkip, "no GPU that LibTorch can use");
-
-  if (f.data_verified) {
-    add("data", Status::kPass, f.dataset + " at " + f.data_root + ": all 4 files match their SHA-256");
-  } else if (!f.data_found) {
-    add("data", Status::kWarn, f.data_problem.substr(0, f.data_problem.find('\n')),
-        "dltrain data fetch " + f.dataset + " (or set DLTRAIN_DATA_DIR / --data-dir)");
-  } else {
-    add("data", f.data_corrupt ? Status::kFail : Status::kWarn, f.dataset + " at " + f.data_root + ": " + f.data_problem,
-        "dltrain data fetch " + f.dataset + " --root " + f.data_root + " (downloads the bad files again)");
-  }
-
-  if (options.require_cuda) {
-    if (gpu_usable(f)) {
-      add("require_cuda", Status::kPass, "a usable CUDA GPU is present");
-    } else {
-      add("require_cuda", Status::kFail,
-          cuda_build ? "--require cuda: no GPU that LibTorch can use" : "--require cuda: this dltrain build is CPU-only",
-          cuda_build ? "see the cuda and driver checks above" : "build against a CUDA LibTorch (README: \"CUDA build\")");
-    }
-  }
+  check_build(f, checks);
+  check_blas(f, checks);
+  check_threads(f, checks);
+  check_allocator(f, checks);
+  check_memory(f, checks);
+  check_driver(f, checks);
+  check_driver_cuda(f, checks);
+  check_cuda(f, checks);
+  check_cudnn(f, checks);
+  check_gpu_arch(f, checks);
+  check_data(f, checks);
+  if (options.require_cuda) check_require_cuda(f, checks);
   return checks;
 }
 
@@ -426,9 +465,7 @@ nlohmann::json to_json(const Facts& f, const std::vector<Check>& checks) {
 std::string to_text(const Facts& f, const std::vector<Check>& checks) {
   std::ostringstream out;
   const auto row = [&](const std::string& key, const std::string& value) {
-    char line[64];
-    std::snprintf(line, sizeof(line), "  %-15s ", key.c_str());
-    out << line << value << "\n";
+    out << format("  %-15s ", key.c_str()) << value << "\n";
   };
   const auto version = [](const std::optional<int>& v) { return v ? cuda_version_text(*v) : std::string("-"); };
   out << "versions\n";
@@ -463,9 +500,7 @@ std::string to_text(const Facts& f, const std::vector<Check>& checks) {
   int counts[4] = {0, 0, 0, 0};
   for (const Check& c : checks) {
     ++counts[static_cast<int>(c.status)];
-    char head[64];
-    std::snprintf(head, sizeof(head), "  %s  %-13s ", to_string(c.status), c.name.c_str());
-    out << head << c.message << "\n";
+    out << format("  %s  %-13s ", to_string(c.status), c.name.c_str()) << c.message << "\n";
     if (!c.fix.empty()) out << std::string(22, ' ') << "fix: " << c.fix << "\n";
   }
   out << "summary: " << counts[0] << " passed, " << counts[1] << " warning(s), " << counts[2] << " failed, " << counts[3]

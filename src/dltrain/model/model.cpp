@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "dltrain/core/error.hpp"
+#include "dltrain/core/format.hpp"
 
 namespace dltrain::model {
 namespace {
@@ -172,10 +173,8 @@ std::string summary_table(const Model& model) {
   out << "     input                          " << shape_text(model.input_shape) << "\n";
   for (size_t i = 0; i < model.layers.size(); ++i) {
     const auto& row = model.layers[i];
-    char line[160];
-    std::snprintf(line, sizeof(line), "%3zu  %-30s %-12s %8lld\n", i, row.name.c_str(), shape_text(row.output_shape).c_str(),
+    out << format("%3zu  %-30s %-12s %8lld\n", i, row.name.c_str(), shape_text(row.output_shape).c_str(),
                   static_cast<long long>(row.parameters));
-    out << line;
   }
   out << "     total parameters: " << model.parameters << "  forward MFLOP/image: " << model.flops_per_image / 1e6;
   return out.str();

@@ -3,9 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 
+#include "dltrain/core/format.hpp"
 #include "dltrain/core/fs.hpp"
 
 namespace dltrain::report {
@@ -13,11 +13,10 @@ namespace {
 
 nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
-std::string csv_number(double v, const char* format) {
+// `fmt` is one printf conversion for a double ("%.6f"); a NaN or infinity becomes an empty CSV field.
+std::string csv_number(double v, const char* fmt) {
   if (!std::isfinite(v)) return "";
-  char text[64];
-  std::snprintf(text, sizeof(text), format, v);
-  return text;
+  return format(fmt, v);
 }
 
 }  // namespace
