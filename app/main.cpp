@@ -11,6 +11,21 @@
 
 namespace {
 
+// argv as one line a shell would read back: arguments with spaces or quotes are single-quoted.
+std::string command_line(int argc, char** argv) {
+  std::string line;
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.empty() || arg.find_first_of(" \t'\"\\$`*?[]{}();&|<>") != std::string::npos) {
+      std::string quoted = "'";
+      for (const char ch : arg) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+      arg = quoted + "'";
+    }
+    line += (i == 0 ? "" : " ") + arg;
+  }
+  return line;
+}
+
 int report(const std::string& kind, const std::string& message, const std::string& hint, int code) {
   dltrain::log::flush();
   std::cerr << "error: " << (kind.empty() ? "" : kind + ": ") << message << "\n";
@@ -36,7 +51,7 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "Show warnings and errors only");
 
   const std::vector<dltrain::app::Command> commands = {
-      dltrain::app::register_train(app),
+      dltrain::app::register_train(app, command_line(argc, argv)),
       dltrain::app::register_eval(app),
       dltrain::app::register_config(app),
       dltrain::app::register_data(app),
@@ -60,6 +75,10 @@ int main(int argc, char** argv) {
   } catch (const dltrain::Error& e) {
     return report("", e.what(), e.hint(), e.exit_code());
   } catch (const c10::Error& e) {
+    if (dltrain::device::is_out_of_memory(e)) {
+      return report("", std::string("out of memory: ") + e.what_without_backtrace(), dltrain::device::kOutOfMemoryHint,
+                    dltrain::kExitDevice);
+    }
     return report("internal", e.what_without_backtrace(), "this is a bug in dltrain; please report it with the command line",
                   dltrain::kExitInternal);
   } catch (const std::exception& e) {

@@ -57,9 +57,10 @@ Command register_bench(CLI::App& parent) {
   app->add_option("--batch-size", o->batch_sizes, "Batch sizes, comma-separated (default: the config's)")
       ->delimiter(',')
       ->check(CLI::PositiveNumber);
-  app->add_option("--precision", o->precisions, "Precisions, comma-separated: fp32,tf32,bf16,fp64 (default: the config's)")
+  app->add_option("--precision", o->precisions,
+                  "Precisions, comma-separated, of " + config::precisions().joined() + " (default: the config's)")
       ->delimiter(',')
-      ->check(CLI::IsMember(config::kPrecisions));
+      ->check(CLI::IsMember(config::precisions().names()));
   app->add_option("--steps", o->steps, "Timed training steps per combination")->capture_default_str()->check(CLI::Range(1, 100000));
   app->add_option("--warmup", o->warmup, "Untimed steps before them")->capture_default_str()->check(CLI::Range(1, 10000));
   app->add_option("--threads", o->threads, "CPU threads; 0 = all available cores (overrides train.threads)");

@@ -12,7 +12,8 @@ struct Command {
   std::function<int()> run;  // returns the exit code
 };
 
-Command register_train(CLI::App& parent);
+// `command_line`: the whole command line, recorded in report.json.
+Command register_train(CLI::App& parent, std::string command_line);
 Command register_eval(CLI::App& parent);
 Command register_config(CLI::App& parent);
 Command register_data(CLI::App& parent);

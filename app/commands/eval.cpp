@@ -22,17 +22,37 @@ struct EvalOptions {
   bool json = false;
 };
 
+// The images of `split` as the run saw them: test; train (the images it trained on: data.limit_train, without the
+// validation hold-out); val (the hold-out). The data is found as the run found it, unless --data-dir says otherwise.
+data::Split load_eval_split(const train::LoadedCheckpoint& ckpt, const EvalOptions& o, std::filesystem::path& root) {
+  config::DataConfig data = ckpt.config.data;
+  if (!o.data_dir.empty()) data.root = o.data_dir;
+  const std::filesystem::path remembered = ckpt.meta.info.value("data_root", std::string());
+  const data::DatasetInfo& info = data::dataset_info(data.dataset);
+  if (o.split == "test") {
+    root = data::locate_root(info, data.root, remembered);
+    return data::load_split(info, root, "test");
+  }
+  const data::Dataset d = data::load_dataset(data, remembered);
+  root = d.root;
+  if (o.split == "val" && d.val.size() == 0) {
+    throw UsageError(o.checkpoint + ": the run had no validation split (data.val_split is 0)",
+                     "evaluate --split test or --split train");
+  }
+  return o.split == "val" ? d.val : d.train;
+}
+
 int run_eval(const EvalOptions& o) {
   train::LoadedCheckpoint ckpt = train::load_checkpoint(o.checkpoint);
   const config::Config& c = ckpt.config;
   const torch::Device device = device::resolve(o.device.empty() ? c.train.device : o.device);
   device::configure_threads(o.threads >= 0 ? o.threads : c.train.threads);
   const data::DatasetInfo& info = data::dataset_info(c.data.dataset);
-  const auto root = data::locate_root(info, o.data_dir.empty() ? c.data.root : o.data_dir);
-  const data::Split split = data::to_device(data::load_split(info, root, o.split), device);
+  std::filesystem::path root;
+  const data::Split split = data::to_device(load_eval_split(ckpt, o, root), device);
   ckpt.model.net->to(device);
   const int64_t batch_size = o.batch_size > 0 ? o.batch_size : c.eval.batch_size;
-  const train::Precision precision = train::parse_precision(c.train.precision);
+  const train::Precision precision = c.train.precision;
   train::check_precision(precision, device);
   train::set_math_mode(precision);  // e.g. TF32 on or off, as in training
   const train::EvalResult r =
@@ -60,7 +80,9 @@ Command register_eval(CLI::App& parent) {
   auto o = std::make_shared<EvalOptions>();
   CLI::App* app = parent.add_subcommand("eval", "Evaluate a checkpoint: accuracy, loss, per-class accuracy, confusion matrix");
   app->add_option("--checkpoint", o->checkpoint, "Checkpoint file, e.g. runs/mnist_cnn/checkpoints/best.pt")->required();
-  app->add_option("--split", o->split, "test or train")->check(CLI::IsMember({"test", "train"}));
+  app->add_option("--split", o->split,
+                  "test; val (the run's validation hold-out); train (the images the run trained on)")
+      ->check(CLI::IsMember({"test", "val", "train"}));
   app->add_option("--data-dir", o->data_dir, "Folder holding the dataset's IDX files (default: as when trained)");
   app->add_option("--device", o->device, "auto, cpu, cuda or cuda:N (default: as when trained)");
   app->add_option("--threads", o->threads, "CPU threads; 0 = all available cores (default: as when trained)");

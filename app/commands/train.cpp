@@ -1,10 +1,11 @@
 // `dltrain train`: options -> resolved config (defaults < file < --set < flags) -> run_training.
-#include <unistd.h>
+#include <iostream>
 
 #include "commands/commands.hpp"
 #include "dltrain/config/config.hpp"
 #include "dltrain/core/error.hpp"
 #include "dltrain/config/overrides.hpp"
+#include "dltrain/core/fs.hpp"
 #include "dltrain/train/checkpoint.hpp"
 #include "dltrain/train/loop.hpp"
 
@@ -20,14 +21,32 @@ struct TrainOptions {
   std::string data_dir;
   std::string out;
   bool no_progress = false;
+  bool json = false;
   double monitor_interval = 0.5;
+  std::string command_line;
 };
 
-// --resume: the checkpoint's own config, with --set overrides on top (run_training logs what changed).
+// --resume: the checkpoint's own config, with --set overrides on top (run_training checks them against the resume
+// contract and logs what changed).
 config::Config resumed_config(const std::filesystem::path& checkpoint, const std::vector<std::string>& overrides) {
   nlohmann::json doc = train::read_checkpoint_meta(checkpoint).config;
   config::apply_overrides(doc, overrides);
   return config::parse(doc, checkpoint.string() + " (embedded config with --set overrides)");
+}
+
+// --json: the run directory, how the run ended and its result (or error), from its report.json.
+void print_run_json(const std::filesystem::path& run_dir) {
+  nlohmann::json report;
+  try {
+    report = nlohmann::json::parse(fs::read_file(run_dir / "report.json"));
+  } catch (const std::exception&) {
+    report = nlohmann::json::object();
+  }
+  nlohmann::json out = {{"run_dir", run_dir.string()},
+                        {"status", report.value("status", "unknown")},
+                        {"result", report.value("result", nlohmann::json())}};
+  if (report.contains("error")) out["error"] = report["error"];
+  std::cout << out.dump(2) << std::endl;
 }
 
 int run_train(const TrainOptions& o) {
@@ -44,13 +63,25 @@ int run_train(const TrainOptions& o) {
   options.show_progress = !o.no_progress;
   options.resume_from = resume;
   options.monitor_interval_s = o.monitor_interval;
-  train::run_training(c, options);
+  options.command_line = o.command_line;
+  std::filesystem::path run_dir;
+  options.on_run_dir = [&run_dir, &o](const std::filesystem::path& dir) {
+    run_dir = dir;
+    if (!o.json) std::cout << dir.string() << std::endl;  // for scripts: where this run is
+  };
+  try {
+    train::run_training(c, options);
+  } catch (const Error&) {
+    if (o.json && !run_dir.empty()) print_run_json(run_dir);
+    throw;
+  }
+  if (o.json) print_run_json(run_dir);
   return kExitOk;
 }
 
 }  // namespace
 
-Command register_train(CLI::App& parent) {
+Command register_train(CLI::App& parent, std::string command_line) {
   auto o = std::make_shared<TrainOptions>();
   CLI::App* app = parent.add_subcommand("train", "Train a model described by a JSON config");
   CLI::Option* config = app->add_option("-c,--config", o->config, "JSON config file (see configs/)");
@@ -63,13 +94,19 @@ Command register_train(CLI::App& parent) {
   app->add_option("--data-dir", o->data_dir, "Folder holding the dataset's four IDX files (overrides data.root)");
   app->add_option("--out", o->out, "Parent folder of run directories (overrides run.output_dir)");
   app->add_flag("--no-progress", o->no_progress, "No progress bar or periodic step lines");
+  app->add_flag("--json", o->json,
+                "Print one JSON object on stdout at the end (run_dir, status, result or error) instead of the run "
+                "directory's path at the start");
   app->add_option("--monitor-interval", o->monitor_interval,
                   "Seconds between monitor samples (CPU, RSS; GPU through NVML on CUDA) in report.json; 0: off")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 3600.0));
   app->footer("A new run directory <out>/<run.name>[-N] receives config.json, metrics.csv, report.json,\n"
-              "train.log and checkpoints/{best,last}.pt. An existing run directory is never overwritten;\n"
-              "--resume continues one in place (train.checkpoint_every sets how often last.pt is written).");
+              "train.log and checkpoints/last.pt (and best.pt: the model chosen on data.val_split). Its path is\n"
+              "printed on stdout. An existing run directory is never overwritten; --resume continues one in place\n"
+              "and may change only train.epochs, early_stopping.patience, log_interval, checkpoint_every, device,\n"
+              "threads, cuda_graphs, scheduler.horizon_epochs, run.output_dir and data.root.");
+  o->command_line = std::move(command_line);
   return {app, [o] { return run_train(*o); }};
 }
 

@@ -47,6 +47,20 @@ expect 4 "100 images but 80 labels" train "$cfg" --data-dir mismatch
 cp -r good badlabel && "$PYTHON" -c "
 import gzip; p='badlabel/t10k-labels-idx1-ubyte.gz'; b=bytearray(gzip.open(p).read()); b[8+3]=11; gzip.open(p,'wb').write(bytes(b))"
 expect 4 "label 11 of item 3 is out of range 0..9" train "$cfg" --data-dir badlabel
+# Test images of another shape (20x20): refused when the data is loaded, not after an epoch of training.
+cp -r good small && "$PYTHON" -c "
+import gzip, struct; n = 50
+gzip.open('small/t10k-images-idx3-ubyte.gz', 'wb').write(struct.pack('>IIII', 2051, n, 20, 20) + bytes(n * 400))"
+expect 4 "t10k-images-idx3-ubyte.gz: images of shape \[1, 20, 20\], but mnist's are \[1, 28, 28\]" train "$cfg" --data-dir small
+# A gzip bomb (256 MiB of zeros behind a header for 50 images): inflating stops one 1 MiB chunk past the header's size.
+cp -r good bomb && "$PYTHON" -c "
+import gzip, struct
+with gzip.open('bomb/t10k-images-idx3-ubyte.gz', 'wb', compresslevel=1) as f:
+    f.write(struct.pack('>IIII', 2051, 50, 28, 28))
+    for _ in range(256): f.write(bytes(1 << 20))"
+expect 4 "t10k-images-idx3-ubyte.gz: corrupt gzip data or a gzip bomb: it inflates past 1048576 bytes, more than the 39216" \
+  train "$cfg" --data-dir bomb
+check "data errors leave no run directory" test ! -e runs
 
 # Checkpoint (5)
 expect 5 "absent.pt: checkpoint not found" "$DLTRAIN" eval --checkpoint absent.pt
@@ -57,7 +71,7 @@ expect 5 "garbage.pt: not a readable checkpoint" "$DLTRAIN" eval --checkpoint ga
 head -c 3000 ck/tiny/checkpoints/last.pt >truncated.pt
 expect 5 "truncated.pt: not a readable checkpoint" "$DLTRAIN" eval --checkpoint truncated.pt
 expect 5 "no such run directory or checkpoint" "$DLTRAIN" train --resume no-such-run
-expect 5 "the weights do not fit the model" "$DLTRAIN" train --resume ck/tiny --set train.epochs=2 --set 'model.hidden=[64]'
+expect 2 "cannot change model.hidden.0 \(32 -> 64\)" "$DLTRAIN" train --resume ck/tiny --set train.epochs=2 --set 'model.hidden=[64]'
 expect 2 "not a run directory nor a checkpoint" "$DLTRAIN" train --resume truncated.pt
 expect 2 "already completed 1 of train.epochs=1" "$DLTRAIN" train --resume ck/tiny
 
@@ -65,6 +79,8 @@ expect 2 "already completed 1 of train.epochs=1" "$DLTRAIN" train --resume ck/ti
 expect 6 "device 'cuda' requested" train "$cfg" --data-dir good --device cuda
 expect 6 "cuda:7" train "$cfg" --data-dir good --device cuda:7
 expect 6 "unknown device 'tpu'" train "$cfg" --data-dir good --device tpu
+# A model too large for memory (a 784 x 10^9 layer: 3 TB) is a device error with a hint, not an internal error.
+expect 6 "error: out of memory: " train "$cfg" --data-dir good --set 'model.hidden=[1000000000]'
 
 # Training diverged (7): the step is named; the report says so.
 expect 7 "training loss became NaN or Inf at step 2 \(epoch 1\)" "$DLTRAIN" train --config "$cfg" --data-dir good --out div \
@@ -89,4 +105,12 @@ expect 8 "checkpoints/(best|last).pt: write failed: File too large" \
   bash -c 'ulimit -f 40 && exec "$0" "$@"' "$DLTRAIN" train --config "$cfg" --data-dir good --out full
 check "full disk: no temporary file left, report marked failed" \
   bash -c "! find full -name '.*tmp*' | grep -q . && test \"\$(cd full/tiny && $PYTHON -c 'import json; print(json.load(open(\"report.json\"))[\"status\"])')\" = failed"
+# A disk that does not take a write (fsync fails for last.pt): exit 8, the previous last.pt stays, the report says why.
+"$DLTRAIN" train --config "$cfg" --data-dir good --out sync --set train.epochs=1 --no-progress -q >/dev/null
+expect 8 "checkpoints/last.pt: cannot write: Input/output error \(fsync\)" \
+  env LD_PRELOAD="$FAIL_FSYNC_LIB" DLTRAIN_FAIL_FSYNC=last.pt "$DLTRAIN" train --resume sync/tiny --set train.epochs=2 --no-progress
+"$DLTRAIN" eval --checkpoint sync/tiny/checkpoints/last.pt --data-dir good --json >sync/eval.json
+check "failed fsync: last.pt is still the epoch-1 checkpoint" test "$(json_get sync/eval.json 'd["epoch"]')" = 1
+check "failed fsync: no temporary file left, report marked failed" bash -c \
+  "! find sync -name '.*tmp*' | grep -q . && grep -q '\"status\": \"failed\"' sync/tiny/report.json"
 finish

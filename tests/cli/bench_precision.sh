@@ -15,12 +15,13 @@ assert [(r["precision"], r["batch_size"]) for r in rows] == [(p, b) for p in ("f
 for r in rows:
     assert "skipped" not in r, r
     assert r["images_per_s"] > 0 and r["step_ms_p95"] >= r["step_ms_median"] > 0, r
-    assert abs(r["epoch_s"] - 60000 // r["batch_size"] * r["batch_size"] / r["images_per_s"]) < 0.05 * r["epoch_s"], r
+    n = d["train_images_per_epoch"]  # tiny.json holds out a tenth of MNIST's 60000 training images
+    assert abs(r["epoch_s"] - n // r["batch_size"] * r["batch_size"] / r["images_per_s"]) < 0.05 * r["epoch_s"], r
     assert r["eval_images_per_s"] > 0 and r["peak_memory_mib"] > 0 and r["device_matmul_tflops"] > 0, r
     assert abs(r["achieved_tflops"] - r["train_flops_per_image"] * r["images_per_s"] / 1e12) < 1e-9, r
     assert abs(r["floor_share"] - r["achieved_tflops"] / r["device_matmul_tflops"]) < 1e-9, r
     assert r["cuda_graph"] is False, r
-assert d["model"]["parameters"] > 0 and "synthetic" in d["note"]
+assert d["model"]["parameters"] > 0 and "synthetic" in d["note"] and d["train_images_per_epoch"] == 54000, d
 PY
 expect 0 "cuda +fp32 +32 +skipped: .*(no CUDA support|no CUDA device)" "$DLTRAIN" bench --config "$cfg" --device cpu,cuda --steps 2
 expect 0 "cpu +tf32 +32 +skipped: .*CUDA mode" "$DLTRAIN" bench --config "$cfg" --device cpu --precision fp32,tf32 --steps 2

@@ -15,7 +15,7 @@ expect() {
   rc=$?
   if [ "$rc" -ne "$code" ] || ! grep -Eq -- "$regex" <<<"$out"; then
     echo "FAIL: $* -> exit $rc (want $code), output must match /$regex/:"
-    sed 's/^/    /' <<<"$out" | tail -15
+    sed 's/^/    /' <<<"$out" | tail -"${EXPECT_TAIL:-15}"
     FAILED=$((FAILED + 1))
   else
     echo "ok: exit $rc: $*"

@@ -7,7 +7,7 @@ if [ -z "${DLTRAIN_DATA_DIR:-}" ] || [ ! -e "$root/train-images-idx3-ubyte.gz" ]
 fi
 cd "$TMP"
 expect 0 "done: test accuracy" "$DLTRAIN" train --config "$DLTRAIN_SOURCE_DIR/configs/mnist_mlp.json" --out runs --no-progress
-acc=$(json_get runs/mnist_mlp/report.json 'd["best"]["test_accuracy"]')
+acc=$(json_get runs/mnist_mlp/report.json 'd["result"]["test_accuracy"]')
 echo "mnist_mlp best test accuracy: $acc"
 check "mnist_mlp reaches >= 98.0% ($acc)" "$PYTHON" -c "assert $acc >= 0.98"
 "$DLTRAIN" eval --checkpoint runs/mnist_mlp/checkpoints/best.pt --json >eval.json

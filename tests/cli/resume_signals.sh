@@ -1,6 +1,6 @@
-# SIGINT/SIGTERM stop a real run after the current step with last.pt and a report marked interrupted
-# (exit 130); --resume continues it to exactly the result of a run never stopped. A second SIGINT quits
-# at once and leaves every file complete.
+# SIGINT, SIGTERM and SIGHUP (a closed terminal) stop a real run after the current step with last.pt and a report
+# marked interrupted (exit 130); --resume continues it to exactly the result of a run never stopped. A second SIGINT
+# quits at once and leaves every file complete. Ctrl-C during the final evaluation is an interruption too.
 source "$(dirname "$0")/lib.sh"
 cd "$TMP"
 make_fixture data --train 3000 --test 300
@@ -16,7 +16,7 @@ wait_for_training() {
 }
 
 stops=0
-for sig in INT TERM INT; do
+for sig in INT TERM HUP INT; do
   if [ -e runs/stopped/checkpoints/last.pt ]; then
     "$DLTRAIN" train --resume runs/stopped --no-progress >out.txt 2>&1 &
   else
@@ -33,6 +33,7 @@ for sig in INT TERM INT; do
   check "SIG$sig: exit 130 (got $rc)" test "$rc" -eq 130
   check "SIG$sig: report marked interrupted" test "$(json_get runs/stopped/report.json 'd["status"]')" = interrupted
   check "SIG$sig: the message says how to continue" grep -q "hint: continue with: dltrain train --resume" out.txt
+  check "SIG$sig: train.log says how the run ended" grep -q "run ended (interrupted): interrupted at epoch" runs/stopped/train.log
   stops=$((stops + 1))
 done
 expect 0 "resuming runs/stopped/checkpoints/last.pt" "$DLTRAIN" train --resume runs/stopped --no-progress
@@ -76,4 +77,25 @@ check "late kill: report completed with the straight run's test accuracy" "$PYTH
 import json; a, b = json.load(open('runs/straight/report.json')), json.load(open('runs/late/report.json'))
 assert b['status'] == 'completed' and a['final_test']['accuracy'] == b['final_test']['accuracy'], b['status']"
 expect 2 "already completed 8 of train.epochs=8" "$DLTRAIN" train --resume runs/late --no-progress
+
+# Ctrl-C while the final evaluation runs (train.log says when it starts; 1000 test images one by one through a small
+# CNN take a second or more): exit 130 and "interrupted", not exit 0 and "completed"; resuming completes it.
+make_fixture slow-eval --train 200 --test 1000
+"$DLTRAIN" train --config "$cfg" --data-dir slow-eval --out runs --no-progress --threads 1 --set run.name=final-eval \
+  --set train.epochs=1 --set train.batch_size=8 --set eval.batch_size=1 --set 'model={"layers":[
+    {"type":"conv2d","out_channels":32,"kernel_size":3},{"type":"relu"},{"type":"conv2d","out_channels":64,"kernel_size":3},
+    {"type":"relu"},{"type":"maxpool2d","kernel_size":2},{"type":"linear","out_features":10}]}' >out.txt 2>&1 &
+pid=$!
+for _ in $(seq 2000); do grep -q 'evaluating test' runs/final-eval/train.log 2>/dev/null && break; sleep 0.01; done
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+check "Ctrl-C in the final evaluation: exit 130 (got $rc)" test "$rc" -eq 130
+check "Ctrl-C in the final evaluation: report marked interrupted" \
+  test "$(json_get runs/final-eval/report.json 'd["status"]')" = interrupted
+check "Ctrl-C in the final evaluation: the message says so" grep -q "interrupted while evaluating epoch 1" out.txt
+expect 0 "done: test accuracy" "$DLTRAIN" train --resume runs/final-eval --no-progress
+check "resumed: completed, one epoch, evaluated in full" "$PYTHON" -c "
+import json; d = json.load(open('runs/final-eval/report.json'))
+assert d['status'] == 'completed' and len(d['epochs']) == 1 and d['final_test']['examples'] == 1000, d['status']"
 finish

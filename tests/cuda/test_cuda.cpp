@@ -79,7 +79,7 @@ double max_weight_difference(const Outcome& a, const Outcome& b) {
 
 TEST_CASE("a CUDA graph replays the same training as eager steps, for every optimizer and schedule", "[cuda]") {
   const torch::Device gpu(torch::kCUDA, 0);
-  for (const std::string& optimizer : config::kOptimizers) {
+  for (const std::string& optimizer : config::optimizers().names()) {
     for (const std::string scheduler : {"constant", "onecycle", "cosine", "exponential"}) {
       DYNAMIC_SECTION(optimizer << " + " << scheduler) {
         const config::Config c = tiny_config(optimizer, scheduler);
@@ -143,7 +143,7 @@ TEST_CASE("a CUDA run stopped and resumed equals the uninterrupted run, bit for 
   testing::write_noise_dataset(dir.path / "data");
   config::Config c = testing::small_config(dir, "adam");
   c.train.device = "cuda";
-  c.train.cuda_graphs = "off";
+  c.train.cuda_graphs = config::CudaGraphs::kOff;
   c.train.deterministic = true;
   const testing::Outcome straight = testing::outcome_of(train::run_training(c, {false, {}, {}}).run_dir);
   c.run.name = "stopped";

@@ -1,4 +1,6 @@
 // Config parsing: defaults round-trip, every error class names its JSON path, overrides.
+#include <functional>
+
 #include "dltrain/config/config.hpp"
 #include "dltrain/config/overrides.hpp"
 #include "dltrain/core/error.hpp"
@@ -72,7 +74,7 @@ TEST_CASE("layers model: only the keys of each layer type", "[config]") {
   const auto c = parse(json::parse(R"({"model": {"layers": [{"type": "conv2d", "out_channels": 8, "kernel_size": 3},
                                                                   {"type": "linear", "out_features": 10}]}})"),
                            "x");
-  CHECK(c.model.type == "layers");
+  CHECK(c.model.type == dltrain::config::ModelType::kLayers);
   REQUIRE(c.model.layers.size() == 2);
   CHECK(c.model.layers[0].kernel_size == 3);
   CHECK(error_of(json::parse(R"({"model": {"layers": [{"type": "linear", "out_features": 10, "kernel_size": 3}]}})"))
@@ -126,4 +128,64 @@ TEST_CASE("inputs found by fuzzing are config or usage errors, not crashes", "[c
   dltrain::testing::TempDir dir;
   dltrain::fs::atomic_write(dir.path / "huge.json", R"({"train": {"epochs": 1e999}})");
   CHECK_THROWS_AS(dltrain::config::load(dir.path / "huge.json"), dltrain::ConfigError);
+}
+
+namespace {
+
+// Every word of `vocabulary` has a row for its enum value, and a config that sets every key the row lists (to the
+// row's default) parses and writes back exactly those keys: the table and the parser agree.
+template <class E>
+void check_vocabulary(const dltrain::config::Vocabulary<E>& vocabulary, const std::string& word_key,
+                      const std::function<json(const json&)>& place) {
+  for (const auto& term : vocabulary.terms()) {
+    CAPTURE(term.name);
+    CHECK(std::string(vocabulary.name(term.value)) == term.name);
+    CHECK(vocabulary.find(term.name) == &vocabulary.at(term.value));
+    json entry = term.keys;
+    entry[word_key] = term.name;
+    const json written = dltrain::config::to_json(parse(place(entry), "x"));
+    json keys = json::array();
+    for (auto it = entry.begin(); it != entry.end(); ++it) keys.push_back(it.key());
+    const json& back = written.at(json::json_pointer(place(json("mark")).flatten().begin().key()));
+    json back_keys = json::array();
+    for (auto it = back.begin(); it != back.end(); ++it) back_keys.push_back(it.key());
+    CHECK(back_keys == keys);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("each vocabulary table agrees with the parser: names, enum values, keys and defaults", "[config]") {
+  using namespace dltrain::config;
+  check_vocabulary(optimizers(), "name", [](const json& e) { return json{{"train", {{"optimizer", e}}}}; });
+  check_vocabulary(schedulers(), "name", [](const json& e) {
+    json train = {{"scheduler", e}};
+    if (e.is_object() && e.value("name", "") == "multistep") train["scheduler"]["milestones"] = {2};
+    return json{{"train", train}};
+  });
+  check_vocabulary(layer_types(), "type", [](const json& e) {
+    json layer = e;
+    if (e.is_object()) {  // give each layer a valid model around it; the keys written back are the layer's
+      for (const char* key : {"out_features", "out_channels", "kernel_size"}) {
+        if (layer.contains(key)) layer[key] = 1;
+      }
+    }
+    return json{{"model", {{"type", "layers"}, {"layers", json::array({layer})}}}};
+  });
+  CHECK(precisions().names() == std::vector<std::string>{"fp32", "tf32", "bf16", "fp16", "fp64"});
+  CHECK(cuda_graph_modes().names() == std::vector<std::string>{"auto", "on", "off"});
+  CHECK(std::string(model_types().name(ModelType::kLayers)) == "layers");
+}
+
+TEST_CASE("config show's values are resolved: pooling stride, one-cycle peak", "[config]") {
+  const dltrain::config::Config c = parse(
+      json::parse(R"({"model": {"layers": [{"type": "conv2d", "out_channels": 2, "kernel_size": 3},
+                                            {"type": "maxpool2d", "kernel_size": 2}, {"type": "linear", "out_features": 10}]},
+                      "train": {"optimizer": {"name": "sgd", "lr": 0.05}, "scheduler": {"name": "onecycle"}}})"),
+      "x");
+  const json j = dltrain::config::to_json(c);
+  CHECK(j["model"]["layers"][0]["stride"] == 1);
+  CHECK(j["model"]["layers"][1]["stride"] == 2);
+  CHECK(j["train"]["scheduler"]["max_lr"] == 0.05);
+  CHECK(j["train"]["optimizer"]["momentum"] == 0.0);  // sgd's row: lr 0.01 given as 0.05, momentum by default
 }

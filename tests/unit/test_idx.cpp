@@ -76,3 +76,19 @@ TEST_CASE("gzip and raw files read the same, corrupt gzip is reported", "[idx]")
   CHECK_THROWS_AS(data::read_idx_images(dir.path / "bad.gz"), DataError);
   CHECK(error_of([&] { data::read_maybe_gzip(dir.path / "absent.gz"); }).find("file not found") != std::string::npos);
 }
+
+TEST_CASE("a gzip member is never inflated far past the size its IDX header implies", "[idx]") {
+  dltrain::testing::TempDir dir;
+  // A header for 2 images of 3x3 (34 bytes), followed by 32 MiB of zeros that compress to a few KiB.
+  const std::string bomb = idx_images(2, 3, 3) + std::string(32u << 20, '\0');
+  write_gz(dir.path / "bomb.gz", bomb);
+  REQUIRE(std::filesystem::file_size(dir.path / "bomb.gz") < 100000);
+  const std::string message = error_of([&] { data::read_idx_images(dir.path / "bomb.gz"); });
+  CHECK(message.find("bomb.gz: corrupt gzip data or a gzip bomb: it inflates past") != std::string::npos);
+  CHECK(message.find("more than the 34 its IDX header implies") != std::string::npos);
+  // Stopped after the first 1 MiB chunk, not at 32 MiB.
+  CHECK(message.find("past 1048576 bytes") != std::string::npos);
+  // A header that claims more than 2 GiB is refused before anything that large is read.
+  CHECK(error_of([&] { data::parse_idx_images(idx_images(1, 4, 5).replace(4, 4, std::string("\xff\xff\xff\xff", 4)), "h.idx"); })
+            .find("implausible dimensions") != std::string::npos);
+}

@@ -9,9 +9,9 @@ using dltrain::train::ForwardScope;
 using dltrain::train::Precision;
 
 TEST_CASE("precision: names and device checks", "[precision]") {
-  CHECK(dltrain::train::parse_precision("bf16") == Precision::kBf16);
-  CHECK(dltrain::train::parse_precision("fp64") == Precision::kFp64);
-  CHECK_THROWS_AS(dltrain::train::parse_precision("fp8"), dltrain::ConfigError);
+  CHECK(dltrain::config::precisions().find("bf16")->value == Precision::kBf16);
+  CHECK(std::string(dltrain::config::precisions().name(Precision::kFp64)) == "fp64");
+  CHECK(dltrain::config::precisions().find("fp8") == nullptr);
   CHECK_THROWS_WITH(dltrain::train::check_precision(Precision::kTf32, torch::kCPU), ContainsText("CUDA mode"));
   CHECK_NOTHROW(dltrain::train::check_precision(Precision::kBf16, torch::kCPU));
   CHECK(dltrain::train::parameter_dtype(Precision::kFp64) == torch::kDouble);

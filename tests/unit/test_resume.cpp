@@ -1,6 +1,7 @@
 // Exact resume: a run stopped at any step and resumed ends with the same weights and the same metrics,
 // bit for bit, as the run that was never stopped.
 #include "dltrain/core/error.hpp"
+#include "dltrain/core/fs.hpp"
 #include "dltrain/train/checkpoint.hpp"
 #include "dltrain/train/loop.hpp"
 #include "dltrain/train/signals.hpp"
@@ -57,7 +58,7 @@ TEST_CASE("step checkpoints: resuming from a mid-epoch last.pt written by checkp
   require_identical(straight, outcome_of(dir.path / "runs/steps"));
 }
 
-TEST_CASE("resume refuses a finished run and a checkpoint of another architecture", "[resume]") {
+TEST_CASE("resume refuses a finished run and a changed architecture", "[resume]") {
   testing::TempDir dir;
   write_noise_dataset(dir.path / "data");
   config::Config c = small_config(dir, "sgd");
@@ -67,5 +68,25 @@ TEST_CASE("resume refuses a finished run and a checkpoint of another architectur
   CHECK_THROWS_AS(train::run_training(c, resume), UsageError);
   c.train.epochs = 2;
   c.model.layers[4].out_features = 17;
-  CHECK_THROWS_AS(train::run_training(c, resume), CheckpointError);
+  CHECK_THROWS_WITH(train::run_training(c, resume), ContainsText("cannot change model.layers.4.out_features (16 -> 17)"));
+}
+
+TEST_CASE("an exception that is not a dltrain error still ends the run with report.json failed and train.log saying why",
+          "[resume]") {
+  testing::TempDir dir;
+  write_noise_dataset(dir.path / "data");
+  const config::Config c = small_config(dir, "sgd");
+  train::RunOptions options;
+  options.show_progress = false;
+  options.after_step = [](int64_t step) {
+    if (step == 3) throw std::runtime_error("boom at step 3");
+  };
+  CHECK_THROWS_WITH(train::run_training(c, options), "boom at step 3");
+  const std::filesystem::path run = dir.path / "runs" / "r";
+  const nlohmann::json report = nlohmann::json::parse(fs::read_file(run / "report.json"));
+  CHECK(report["status"] == "failed");
+  CHECK(report["error"]["message"] == "boom at step 3");
+  CHECK(report["segments"][0]["how"] == "failed");
+  CHECK(report["segments"][0]["last_step"] == 3);
+  CHECK(fs::read_file(run / "train.log").find("run ended (failed): boom at step 3") != std::string::npos);
 }

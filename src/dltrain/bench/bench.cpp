@@ -47,6 +47,14 @@ data::Split synthetic_split(const data::DatasetInfo& info, int64_t images, const
           torch::randint(0, static_cast<int64_t>(info.class_names.size()), {images}, on.dtype(torch::kInt64))};
 }
 
+Precision precision_named(const std::string& name) {
+  const auto* term = config::precisions().find(name);
+  if (term == nullptr) {
+    throw ConfigError("unknown precision '" + name + "'", "use one of " + config::precisions().joined());
+  }
+  return term->value;
+}
+
 torch::Dtype matmul_dtype(Precision precision) {
   if (precision == Precision::kBf16) return torch::kBFloat16;
   if (precision == Precision::kFp16) return torch::kHalf;
@@ -95,7 +103,7 @@ Row run_one(const Options& o, const Combination& k, const data::DatasetInfo& inf
   train::GraphChoice graphs;
   try {
     device = device::resolve(k.device);
-    precision = train::parse_precision(k.precision);
+    precision = precision_named(k.precision);
     train::check_precision(precision, device);
     graphs = train::choose_cuda_graphs(c.train.cuda_graphs, device, precision);
   } catch (const Error& e) {
@@ -177,17 +185,19 @@ Result run(const Options& o) {
   const data::DatasetInfo& info = data::dataset_info(c.data.dataset);
   const std::vector<std::string> devices = o.devices.empty() ? std::vector<std::string>{c.train.device} : o.devices;
   const std::vector<std::string> precisions =
-      o.precisions.empty() ? std::vector<std::string>{c.train.precision} : o.precisions;
+      o.precisions.empty() ? std::vector<std::string>{config::precisions().name(c.train.precision)} : o.precisions;
   const std::vector<int64_t> batch_sizes = o.batch_sizes.empty() ? std::vector<int64_t>{c.train.batch_size} : o.batch_sizes;
-  for (const std::string& p : precisions) train::parse_precision(p);  // a typo fails before any work
+  for (const std::string& p : precisions) precision_named(p);  // a typo fails before any work
 
   Result result;
-  result.train_images = c.data.limit_train > 0 ? std::min<int64_t>(c.data.limit_train, 60000) : 60000;
+  // The images one epoch trains on, as `dltrain train` would: the table's training set, limit, minus the hold-out.
+  const int64_t available = c.data.limit_train > 0 ? std::min(c.data.limit_train, info.train_size) : info.train_size;
+  result.train_images = available - data::validation_images(c.data.val_split, available);
   result.model = model::summary_json(model::build(c.model, info.image_shape, static_cast<int64_t>(info.class_names.size())));
   result.note = "synthetic " + info.name + "-shaped data resident on the device; " + std::to_string(o.warmup) +
                 " warm-up (at least " + std::to_string(train::StepRunner::kWarmupSteps + 1) +
                 " with CUDA graphs) + " + std::to_string(o.steps) + " timed training steps per row (the same step as dltrain "
-                "train: batch draw, forward, loss, backward, " + c.train.optimizer.name + " step); eval of " +
+                "train: batch draw, forward, loss, backward, " + config::optimizers().name(c.train.optimizer.name) + " step); eval of " +
                 std::to_string(o.eval_images) + " images in batches of " + std::to_string(c.eval.batch_size) +
                 "; epoch = " + std::to_string(result.train_images) + " images; FLOPs of training ~ 3x forward";
   std::map<std::string, data::Split> splits;

@@ -1,4 +1,4 @@
-// Config vocabularies, did-you-mean and loading a config file with its --set overrides.
+// Did-you-mean and loading a config file with its --set overrides.
 #include "dltrain/config/config.hpp"
 
 #include <algorithm>
@@ -8,15 +8,6 @@
 #include "dltrain/core/fs.hpp"
 
 namespace dltrain::config {
-
-const std::vector<std::string> kDatasets = {"mnist", "fashion-mnist"};
-const std::vector<std::string> kLayerTypes = {"linear",      "conv2d",  "maxpool2d", "avgpool2d", "batchnorm1d",
-                                              "batchnorm2d", "dropout", "flatten",   "relu",      "gelu",
-                                              "tanh",        "sigmoid", "leaky_relu"};
-const std::vector<std::string> kActivations = {"relu", "gelu", "tanh", "sigmoid", "leaky_relu"};
-const std::vector<std::string> kOptimizers = {"sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta"};
-const std::vector<std::string> kSchedulers = {"constant", "step", "multistep", "exponential", "cosine", "onecycle"};
-const std::vector<std::string> kPrecisions = {"fp32", "tf32", "bf16", "fp16", "fp64"};
 
 namespace {
 

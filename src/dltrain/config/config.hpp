@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dltrain/config/vocabulary.hpp"
+
 namespace dltrain::config {
 
 struct RunConfig {
@@ -18,19 +20,21 @@ struct RunConfig {
 };
 
 struct DataConfig {
-  std::string dataset = "mnist";
+  std::string dataset = "mnist";  // a name from the dataset table (data/datasets.cpp)
   std::string root;         // folder holding the four IDX files; empty: search the usual places
-  double val_split = 0.0;   // fraction of train held out for validation (seeded)
+  // Validation hold-out, the last images of the training file: a count (5000: the last 5000 images) or a fraction
+  // below 1 (0.1: the last tenth). 0: none, and then no model selection and no early stopping.
+  double val_split = 0.0;
   int64_t limit_train = 0;  // use only the first N training images (0: all); for quick experiments
 };
 
-// One entry of model.layers. Only the fields that belong to `type` are read or written.
+// One entry of model.layers. Only the fields that belong to `type` (its row in layer_types()) are read or written.
 struct LayerSpec {
-  std::string type;
+  LayerType type = LayerType::kLinear;
   int64_t out_features = 0;
   int64_t out_channels = 0;
   int64_t kernel_size = 0;
-  int64_t stride = 0;  // 0: 1 for conv2d, kernel_size for pooling
+  int64_t stride = 0;  // parse() resolves 0 (the default) to 1 for conv2d and to kernel_size for pooling
   int64_t padding = 0;
   bool bias = true;
   double p = 0.5;                 // dropout probability
@@ -38,15 +42,16 @@ struct LayerSpec {
 };
 
 struct ModelConfig {
-  std::string type = "mlp";  // "mlp" (shorthand) or "layers"
+  ModelType type = ModelType::kMlp;  // mlp (shorthand) or layers
   std::vector<int64_t> hidden = {128};
-  std::string activation = "relu";
+  LayerType activation = LayerType::kReLU;  // an activation layer type
   double dropout = 0.0;
   std::vector<LayerSpec> layers;
 };
 
+// Defaults per optimizer come from its row in optimizers(); the values below are Adam's.
 struct OptimizerConfig {
-  std::string name = "adam";
+  Optimizer name = Optimizer::kAdam;
   double lr = 1e-3;
   double momentum = 0.0;       // sgd, rmsprop
   bool nesterov = false;       // sgd
@@ -59,21 +64,25 @@ struct OptimizerConfig {
   double lr_decay = 0.0;       // adagrad
 };
 
+// Defaults per scheduler come from its row in schedulers().
 struct SchedulerConfig {
-  std::string name = "constant";
+  Scheduler name = Scheduler::kConstant;
   int64_t step_size = 1;              // step: epochs between decays
   double gamma = 0.1;                 // step, multistep, exponential
   std::vector<int64_t> milestones;    // multistep: epochs
   double warmup_epochs = 0.0;         // cosine: linear warm-up, fractional epochs allowed
   double min_lr = 0.0;                // cosine
-  double max_lr = 0.0;                // onecycle: peak lr (0: optimizer lr)
+  double max_lr = 0.0;                // onecycle: peak lr (parse() resolves 0 to the optimizer's lr)
   double pct_start = 0.3;             // onecycle
   double div_factor = 25.0;           // onecycle: initial lr = max_lr / div_factor
   double final_div_factor = 1e4;      // onecycle: final lr = initial lr / final_div_factor
+  // cosine, onecycle: the epochs the schedule is planned over (0: train.epochs). Later steps keep its final lr,
+  // so a resumed run given more epochs can keep its schedule instead of re-planning it.
+  int64_t horizon_epochs = 0;
 };
 
 struct EarlyStoppingConfig {
-  int64_t patience = 0;  // epochs without improvement before stopping; 0: off
+  int64_t patience = 0;  // validation passes without improvement before stopping; 0: off (needs data.val_split)
   double min_delta = 0.0;
 };
 
@@ -89,13 +98,15 @@ struct TrainConfig {
   std::string checkpoint_every = "1 epoch";  // "N epoch(s)" or "N step(s)": when last.pt is written
   std::string device = "auto";
   int64_t threads = 0;  // 0: all available cores
-  std::string precision = "fp32";  // fp32, tf32 (CUDA), bf16 (autocast), fp16 (CUDA, loss scaling), fp64
-  std::string cuda_graphs = "auto";  // auto, on, off: capture the training step in one CUDA graph
+  Precision precision = Precision::kFp32;  // see precisions()
+  CudaGraphs cuda_graphs = CudaGraphs::kAuto;  // capture the training step in one CUDA graph
   bool deterministic = false;  // CUDA: deterministic cuDNN and cuBLAS algorithms, no cuDNN autotuning (slower)
 };
 
 struct EvalConfig {
   int64_t batch_size = 100;  // large CPU batches are slower: 1000 took 6x longer than 100 for the CNN
+  int64_t every = 1;  // evaluate every N epochs (and always after the last one)
+  bool test_during_training = true;  // false: the test split is evaluated once, at the end
 };
 
 struct Config {
@@ -105,14 +116,6 @@ struct Config {
   TrainConfig train;
   EvalConfig eval;
 };
-
-// The names each part of the config accepts; the model, optimizer and data registries implement them.
-extern const std::vector<std::string> kDatasets;
-extern const std::vector<std::string> kLayerTypes;
-extern const std::vector<std::string> kActivations;
-extern const std::vector<std::string> kOptimizers;
-extern const std::vector<std::string> kSchedulers;
-extern const std::vector<std::string> kPrecisions;
 
 // Parses and validates a JSON document; `source` names it in errors (usually the file path).
 // Throws ConfigError listing every problem found, one per line: "<source>: /json/path: message".

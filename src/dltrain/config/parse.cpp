@@ -1,6 +1,9 @@
 // JSON <-> Config in one place. One visit() per struct lists its fields once; a Reader walks them to
-// parse and validate (collecting every problem with its JSON path), a Writer walks them to serialise.
+// parse and validate (collecting every problem with its JSON path), a Writer walks them to serialise. Which keys
+// an optimizer, scheduler, layer or model type takes, and their defaults, come from its vocabulary table
+// (vocabulary.hpp): visit() reads a key only when the table lists it, and reading starts from the table's defaults.
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <sstream>
 
@@ -30,15 +33,36 @@ Check<double> in_range(double lo, double hi, bool hi_inclusive) {
     return ok ? std::string() : "must be in [" + json(lo).dump() + ", " + json(hi).dump() + (hi_inclusive ? "]" : ")");
   };
 }
-Check<std::string> one_of(const std::vector<std::string>& names) {
-  return [&names](const std::string& v) {
+// "unknown name 'adamm' (did you mean 'adam'?); known: sgd, adam, ..."
+std::string unknown_name(const std::string& v, const std::vector<std::string>& names) {
+  std::string known;
+  for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+  const std::string guess = did_you_mean(v, names);
+  return "unknown name '" + v + "'" + (guess.empty() ? "" : " (did you mean '" + guess + "'?)") + "; known: " + known;
+}
+Check<std::string> one_of(std::vector<std::string> names) {
+  return [names](const std::string& v) {
     for (const auto& n : names) {
       if (n == v) return std::string();
     }
-    std::string known;
-    for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
-    const std::string guess = did_you_mean(v, names);
-    return "unknown name '" + v + "'" + (guess.empty() ? "" : " (did you mean '" + guess + "'?)") + "; known: " + known;
+    return unknown_name(v, names);
+  };
+}
+Check<LayerType> activation_type() {
+  return [](const LayerType& t) {
+    if (is_activation(t)) return std::string();
+    std::string activations;
+    for (const auto& term : layer_types().terms()) {
+      if (is_activation(term.value)) activations += (activations.empty() ? "" : ", ") + std::string(term.name);
+    }
+    return std::string("'") + layer_types().name(t) + "' is not an activation; use one of " + activations;
+  };
+}
+// data.val_split: a count of images (an integer >= 1) or a fraction in [0, 0.9].
+Check<double> count_or_fraction() {
+  return [](const double& v) {
+    if ((v >= 0 && v <= 0.9) || (v >= 1 && v == std::floor(v) && v < 1e9)) return std::string();
+    return std::string("must be a fraction in [0, 0.9] or a whole number of images >= 1");
   };
 }
 Check<std::string> not_empty() {
@@ -112,12 +136,41 @@ bool convert(const json& j, std::array<double, 2>& out) {
   return true;
 }
 
+// The vocabulary of each enum the config holds.
+const Vocabulary<Optimizer>& vocabulary_of(Optimizer) { return optimizers(); }
+const Vocabulary<Scheduler>& vocabulary_of(Scheduler) { return schedulers(); }
+const Vocabulary<Precision>& vocabulary_of(Precision) { return precisions(); }
+const Vocabulary<LayerType>& vocabulary_of(LayerType) { return layer_types(); }
+const Vocabulary<ModelType>& vocabulary_of(ModelType) { return model_types(); }
+const Vocabulary<CudaGraphs>& vocabulary_of(CudaGraphs) { return cuda_graph_modes(); }
+
+template <class E, std::enable_if_t<std::is_enum_v<E>, int> = 0>
+bool convert(const json& j, E& out) {
+  if (!j.is_string()) return false;
+  const auto* term = vocabulary_of(E{}).find(j.get<std::string>());
+  if (term == nullptr) return false;
+  out = term->value;
+  return true;
+}
+
 const char* expected(const int64_t&) { return "an integer"; }
 const char* expected(const double&) { return "a number"; }
 const char* expected(const bool&) { return "true or false"; }
 const char* expected(const std::string&) { return "a string"; }
 const char* expected(const std::vector<int64_t>&) { return "a list of integers"; }
 const char* expected(const std::array<double, 2>&) { return "a list of two numbers"; }
+
+// What is wrong with `j` for a field of type T.
+template <class T>
+std::string mismatch(const json& j, const T& value) {
+  if constexpr (std::is_enum_v<T>) {
+    if (j.is_string()) return unknown_name(j.get<std::string>(), vocabulary_of(value).names());
+    return std::string("expected a ") + vocabulary_of(value).what() + " name: " + vocabulary_of(value).joined() +
+           " (got " + describe(j) + ")";
+  } else {
+    return std::string("expected ") + expected(value) + " (got " + describe(j) + ")";
+  }
+}
 
 struct Problems {
   std::vector<std::string> lines;
@@ -128,19 +181,20 @@ class Reader {
  public:
   static constexpr bool kReading = true;
 
-  Reader(const json& obj, std::string path, Problems& problems)
-      : obj_(obj), path_(std::move(path)), problems_(problems) {}
+  // `defaults`: `obj` is a vocabulary row's keys, trusted: no checks, and null (a required key) is skipped.
+  Reader(const json& obj, std::string path, Problems& problems, bool defaults = false)
+      : obj_(obj), path_(std::move(path)), problems_(problems), defaults_(defaults) {}
 
   template <class T>
   void field(const std::string& key, T& value, const Check<T>& check = {}) {
     known_.push_back(key);
     auto it = obj_.find(key);
-    if (it == obj_.end()) return;
+    if (it == obj_.end() || (defaults_ && it->is_null())) return;
     if (!convert(*it, value)) {
-      problems_.add(path_ + "/" + key, std::string("expected ") + expected(value) + " (got " + describe(*it) + ")");
+      problems_.add(path_ + "/" + key, mismatch(*it, value));
       return;
     }
-    if (check) {
+    if (check && !defaults_) {
       const std::string problem = check(value);
       if (!problem.empty()) problems_.add(path_ + "/" + key, problem + " (got " + describe(*it) + ")");
     }
@@ -184,6 +238,8 @@ class Reader {
   }
 
   bool has(const std::string& key) const { return obj_.contains(key); }
+  const std::string& path() const { return path_; }
+  Problems& problems() { return problems_; }
 
   // Every key nobody asked for is an error, with a did-you-mean among the keys that were.
   void finish() {
@@ -205,6 +261,7 @@ class Reader {
   const json& obj_;
   std::string path_;
   Problems& problems_;
+  bool defaults_;
   std::vector<std::string> known_;
 };
 
@@ -215,7 +272,11 @@ class Writer {
 
   template <class T>
   void field(const std::string& key, T& value, const Check<T>& = {}) {
-    out[key] = value;
+    if constexpr (std::is_enum_v<T>) {
+      out[key] = vocabulary_of(value).name(value);
+    } else {
+      out[key] = value;
+    }
   }
   template <class T>
   void object(const std::string& key, T& value) {
@@ -236,29 +297,12 @@ class Writer {
   bool has(const std::string&) const { return true; }
 };
 
-bool one_of_names(const std::string& name, std::initializer_list<const char*> names) {
-  for (const char* n : names) {
-    if (name == n) return true;
-  }
-  return false;
-}
-
-OptimizerConfig optimizer_defaults(const std::string& name) {
-  OptimizerConfig c;
-  c.name = name;
-  if (name == "sgd") c.lr = 0.01;
-  if (name == "adamw") c.weight_decay = 0.01;
-  if (name == "rmsprop") c.lr = 0.01;
-  if (name == "adagrad") c.lr = 0.01, c.eps = 1e-10;
-  if (name == "adadelta") c.lr = 1.0, c.eps = 1e-6;
-  return c;
-}
-
-SchedulerConfig scheduler_defaults(const std::string& name) {
-  SchedulerConfig c;
-  c.name = name;
-  if (name == "exponential") c.gamma = 0.95;
-  return c;
+// Starts `c` from the defaults its vocabulary row lists (`keys`), read through the same visit_keys() as the config.
+template <class T>
+void apply_defaults(T& c, const json& keys, const std::string& path, Problems& problems) {
+  Reader defaults(keys, path + "(defaults)", problems, true);
+  visit_keys(defaults, c);
+  defaults.finish();  // a table key that visit_keys does not read is a bug, reported here
 }
 
 template <class V>
@@ -270,83 +314,102 @@ void visit(V& v, RunConfig& c) {
 
 template <class V>
 void visit(V& v, DataConfig& c) {
-  v.field("dataset", c.dataset, one_of(kDatasets));
+  v.field("dataset", c.dataset, one_of(dataset_names()));
   v.field("root", c.root);
-  v.field("val_split", c.val_split, in_range(0.0, 0.9, true));
+  v.field("val_split", c.val_split, count_or_fraction());
   v.field("limit_train", c.limit_train, at_least<int64_t>(0));
 }
 
 template <class V>
-void visit(V& v, LayerSpec& c) {
-  v.field("type", c.type, one_of(kLayerTypes));
-  const std::string& t = c.type;
-  if (t == "linear") v.field("out_features", c.out_features, greater_than<int64_t>(0));
-  if (t == "conv2d") v.field("out_channels", c.out_channels, greater_than<int64_t>(0));
-  if (one_of_names(t, {"conv2d", "maxpool2d", "avgpool2d"})) {
-    v.field("kernel_size", c.kernel_size, greater_than<int64_t>(0));
-    v.field("stride", c.stride, at_least<int64_t>(0));
-    v.field("padding", c.padding, at_least<int64_t>(0));
-  }
-  if (one_of_names(t, {"linear", "conv2d"})) v.field("bias", c.bias);
-  if (t == "dropout") v.field("p", c.p, in_range(0.0, 1.0, false));
-  if (t == "leaky_relu") v.field("negative_slope", c.negative_slope);
+void visit_keys(V& v, LayerSpec& c) {
+  const auto takes = [&c](const char* key) { return layer_types().takes(c.type, key); };
+  if (takes("out_features")) v.field("out_features", c.out_features, greater_than<int64_t>(0));
+  if (takes("out_channels")) v.field("out_channels", c.out_channels, greater_than<int64_t>(0));
+  if (takes("kernel_size")) v.field("kernel_size", c.kernel_size, greater_than<int64_t>(0));
+  if (takes("stride")) v.field("stride", c.stride, at_least<int64_t>(0));
+  if (takes("padding")) v.field("padding", c.padding, at_least<int64_t>(0));
+  if (takes("bias")) v.field("bias", c.bias);
+  if (takes("p")) v.field("p", c.p, in_range(0.0, 1.0, false));
+  if (takes("negative_slope")) v.field("negative_slope", c.negative_slope);
 }
+
+template <class V>
+void visit_keys(V& v, ModelConfig& c) {
+  const auto takes = [&c](const char* key) { return model_types().takes(c.type, key); };
+  if (takes("hidden")) v.field("hidden", c.hidden);
+  if (takes("activation")) v.field("activation", c.activation, activation_type());
+  if (takes("dropout")) v.field("dropout", c.dropout, in_range(0.0, 1.0, false));
+  if (takes("layers")) v.list("layers", c.layers);
+}
+
+template <class V>
+void visit_keys(V& v, OptimizerConfig& c) {
+  const auto takes = [&c](const char* key) { return optimizers().takes(c.name, key); };
+  v.field("lr", c.lr, greater_than(0.0));
+  v.field("weight_decay", c.weight_decay, at_least(0.0));
+  if (takes("momentum")) v.field("momentum", c.momentum, in_range(0.0, 1.0, false));
+  if (takes("nesterov")) v.field("nesterov", c.nesterov);
+  if (takes("betas")) {
+    v.field("betas", c.betas, Check<std::array<double, 2>>([](const std::array<double, 2>& b) {
+              return b[0] >= 0 && b[0] < 1 && b[1] >= 0 && b[1] < 1 ? "" : "each beta must be in [0, 1)";
+            }));
+  }
+  if (takes("amsgrad")) v.field("amsgrad", c.amsgrad);
+  if (takes("eps")) v.field("eps", c.eps, greater_than(0.0));
+  if (takes("alpha")) v.field("alpha", c.alpha, in_range(0.0, 1.0, false));
+  if (takes("rho")) v.field("rho", c.rho, in_range(0.0, 1.0, false));
+  if (takes("lr_decay")) v.field("lr_decay", c.lr_decay, at_least(0.0));
+}
+
+template <class V>
+void visit_keys(V& v, SchedulerConfig& c) {
+  const auto takes = [&c](const char* key) { return schedulers().takes(c.name, key); };
+  if (takes("step_size")) v.field("step_size", c.step_size, greater_than<int64_t>(0));
+  if (takes("milestones")) v.field("milestones", c.milestones);
+  if (takes("gamma")) v.field("gamma", c.gamma, greater_than(0.0));
+  if (takes("warmup_epochs")) v.field("warmup_epochs", c.warmup_epochs, at_least(0.0));
+  if (takes("min_lr")) v.field("min_lr", c.min_lr, at_least(0.0));
+  if (takes("max_lr")) v.field("max_lr", c.max_lr, at_least(0.0));
+  if (takes("pct_start")) v.field("pct_start", c.pct_start, in_range(0.0, 1.0, false));
+  if (takes("div_factor")) v.field("div_factor", c.div_factor, greater_than(0.0));
+  if (takes("final_div_factor")) v.field("final_div_factor", c.final_div_factor, greater_than(0.0));
+  if (takes("horizon_epochs")) v.field("horizon_epochs", c.horizon_epochs, at_least<int64_t>(0));
+}
+
+// A struct named by a vocabulary word: the word first ("name" or "type"), then, when reading, the row's defaults,
+// then the keys the word takes.
+template <class V, class T, class E>
+void visit_named(V& v, T& c, const char* word_key, E& word) {
+  v.field(word_key, word);
+  const json& keys = vocabulary_of(word).at(word).keys;
+  if constexpr (V::kReading) apply_defaults(c, keys, v.path(), v.problems());
+  visit_keys(v, c);
+  if constexpr (V::kReading) {
+    for (auto it = keys.begin(); it != keys.end(); ++it) {  // null in the table: no default, the config must say
+      if (it->is_null() && !v.has(it.key())) {
+        v.problems().add(v.path() + "/" + it.key(), std::string("missing: a ") + vocabulary_of(word).name(word) + " " +
+                                                        vocabulary_of(word).what() + " needs it");
+      }
+    }
+  }
+}
+
+template <class V>
+void visit(V& v, LayerSpec& c) { visit_named(v, c, "type", c.type); }
 
 template <class V>
 void visit(V& v, ModelConfig& c) {
   if constexpr (V::kReading) {
-    if (v.has("layers") && !v.has("type")) c.type = "layers";
+    if (v.has("layers") && !v.has("type")) c.type = ModelType::kLayers;
   }
-  v.field("type", c.type, one_of(std::vector<std::string>{"mlp", "layers"}));
-  if (c.type == "mlp") {
-    v.field("hidden", c.hidden);
-    v.field("activation", c.activation, one_of(kActivations));
-    v.field("dropout", c.dropout, in_range(0.0, 1.0, false));
-  } else {
-    v.list("layers", c.layers);
-  }
+  visit_named(v, c, "type", c.type);
 }
 
 template <class V>
-void visit(V& v, OptimizerConfig& c) {
-  v.field("name", c.name, one_of(kOptimizers));
-  if constexpr (V::kReading) c = optimizer_defaults(c.name);
-  const std::string& n = c.name;
-  v.field("lr", c.lr, greater_than(0.0));
-  v.field("weight_decay", c.weight_decay, at_least(0.0));
-  if (one_of_names(n, {"sgd", "rmsprop"})) v.field("momentum", c.momentum, in_range(0.0, 1.0, false));
-  if (n == "sgd") v.field("nesterov", c.nesterov);
-  if (one_of_names(n, {"adam", "adamw"})) {
-    v.field("betas", c.betas, Check<std::array<double, 2>>([](const std::array<double, 2>& b) {
-              return b[0] >= 0 && b[0] < 1 && b[1] >= 0 && b[1] < 1 ? "" : "each beta must be in [0, 1)";
-            }));
-    v.field("amsgrad", c.amsgrad);
-  }
-  if (n != "sgd") v.field("eps", c.eps, greater_than(0.0));
-  if (n == "rmsprop") v.field("alpha", c.alpha, in_range(0.0, 1.0, false));
-  if (n == "adadelta") v.field("rho", c.rho, in_range(0.0, 1.0, false));
-  if (n == "adagrad") v.field("lr_decay", c.lr_decay, at_least(0.0));
-}
+void visit(V& v, OptimizerConfig& c) { visit_named(v, c, "name", c.name); }
 
 template <class V>
-void visit(V& v, SchedulerConfig& c) {
-  v.field("name", c.name, one_of(kSchedulers));
-  if constexpr (V::kReading) c = scheduler_defaults(c.name);
-  const std::string& n = c.name;
-  if (n == "step") v.field("step_size", c.step_size, greater_than<int64_t>(0));
-  if (n == "multistep") v.field("milestones", c.milestones);
-  if (one_of_names(n, {"step", "multistep", "exponential"})) v.field("gamma", c.gamma, greater_than(0.0));
-  if (n == "cosine") {
-    v.field("warmup_epochs", c.warmup_epochs, at_least(0.0));
-    v.field("min_lr", c.min_lr, at_least(0.0));
-  }
-  if (n == "onecycle") {
-    v.field("max_lr", c.max_lr, at_least(0.0));
-    v.field("pct_start", c.pct_start, in_range(0.0, 1.0, false));
-    v.field("div_factor", c.div_factor, greater_than(0.0));
-    v.field("final_div_factor", c.final_div_factor, greater_than(0.0));
-  }
-}
+void visit(V& v, SchedulerConfig& c) { visit_named(v, c, "name", c.name); }
 
 template <class V>
 void visit(V& v, EarlyStoppingConfig& c) {
@@ -367,14 +430,16 @@ void visit(V& v, TrainConfig& c) {
   v.field("checkpoint_every", c.checkpoint_every, interval());
   v.field("device", c.device, device_name());
   v.field("threads", c.threads, at_least<int64_t>(0));
-  v.field("precision", c.precision, one_of(kPrecisions));
-  v.field("cuda_graphs", c.cuda_graphs, one_of({"auto", "on", "off"}));
+  v.field("precision", c.precision);
+  v.field("cuda_graphs", c.cuda_graphs);
   v.field("deterministic", c.deterministic);
 }
 
 template <class V>
 void visit(V& v, EvalConfig& c) {
   v.field("batch_size", c.batch_size, greater_than<int64_t>(0));
+  v.field("every", c.every, greater_than<int64_t>(0));
+  v.field("test_during_training", c.test_during_training);
 }
 
 template <class V>
@@ -388,11 +453,11 @@ void visit(V& v, Config& c) {
 
 // Rules that involve more than one field.
 void check_consistency(const Config& c, Problems& problems) {
-  if (c.model.type == "layers" && c.model.layers.empty()) {
+  if (c.model.type == ModelType::kLayers && c.model.layers.empty()) {
     problems.add("/model/layers", "a 'layers' model needs at least one layer");
   }
   for (size_t i = 0; i < c.model.hidden.size(); ++i) {
-    if (c.model.type == "mlp" && c.model.hidden[i] <= 0) {
+    if (c.model.type == ModelType::kMlp && c.model.hidden[i] <= 0) {
       problems.add("/model/hidden/" + std::to_string(i), "must be > 0 (got " + std::to_string(c.model.hidden[i]) + ")");
     }
   }
@@ -403,8 +468,27 @@ void check_consistency(const Config& c, Problems& problems) {
       break;
     }
   }
-  if (c.train.scheduler.name == "multistep" && ms.empty()) {
-    problems.add("/train/scheduler/milestones", "multistep needs at least one milestone epoch");
+  if (c.train.scheduler.name == Scheduler::kMultiStep && ms.empty()) {
+    problems.add("/train/scheduler/milestones",
+                 std::string(schedulers().name(Scheduler::kMultiStep)) + " needs at least one milestone epoch");
+  }
+  if (c.train.optimizer.nesterov && c.train.optimizer.momentum <= 0) {
+    problems.add("/train/optimizer/nesterov", "Nesterov momentum needs train.optimizer.momentum > 0 (as in PyTorch)");
+  }
+  if (c.train.early_stopping.patience > 0 && c.data.val_split <= 0) {
+    problems.add("/train/early_stopping/patience",
+                 "early stopping needs a validation split: set data.val_split (e.g. 5000), so that the test split "
+                 "never decides when training stops");
+  }
+}
+
+// Defaults that depend on other values, written out so that `config show` and config.json show what a run uses.
+void resolve(Config& c) {
+  for (LayerSpec& layer : c.model.layers) {
+    if (layer.stride == 0) layer.stride = layer.type == LayerType::kConv2d ? 1 : layer.kernel_size;
+  }
+  if (c.train.scheduler.name == Scheduler::kOneCycle && c.train.scheduler.max_lr == 0) {
+    c.train.scheduler.max_lr = c.train.optimizer.lr;
   }
 }
 
@@ -436,6 +520,7 @@ Config parse(const json& doc, const std::string& source) {
   visit(reader, config);
   reader.finish();
   if (problems.lines.empty()) check_consistency(config, problems);
+  if (problems.lines.empty()) resolve(config);
   if (!problems.lines.empty()) {
     std::string message;
     for (const auto& line : problems.lines) message += (message.empty() ? "" : "\n") + source + ": " + line;

@@ -1,4 +1,4 @@
-// Typed errors and the exit codes they map to; only main() catches them (see DESIGN.md, "Exit codes").
+// Typed errors and the exit codes they map to; only main() catches them (docs/ARCHITECTURE.md, "Errors and exit codes").
 #pragma once
 
 #include <stdexcept>

@@ -1,4 +1,4 @@
-// Atomic writes and run directories (see DESIGN.md, "Nothing is lost").
+// Atomic writes and run directories: a file is replaced only by a complete, synced copy (docs/ARCHITECTURE.md).
 #include "dltrain/core/fs.hpp"
 
 #include <fcntl.h>
@@ -14,11 +14,26 @@
 namespace dltrain::fs {
 namespace {
 
-void fsync_path(const stdfs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY);
+// Flushes a written file to the disk. Throws IoError when open, fsync or close fails: a file the disk did not
+// take must not replace the previous one.
+void fsync_file(const stdfs::path& path, const stdfs::path& target) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const bool synced = fd >= 0 && ::fsync(fd) == 0;
+  const int sync_errno = errno;
+  const bool closed = fd >= 0 && ::close(fd) == 0;
+  if (!synced || !closed) {
+    throw IoError(target.string() + ": cannot write: " + std::strerror(synced ? errno : sync_errno) + " (fsync)",
+                  "check free disk space and the file system; the previous " + target.filename().string() +
+                      ", if any, is intact");
+  }
+}
+
+// Makes a rename durable. Best effort: some file systems refuse fsync on a folder, and the file is in place.
+void fsync_folder(const stdfs::path& folder) {
+  const int fd = ::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
+  (void)::fsync(fd);
+  (void)::close(fd);
 }
 
 stdfs::path temp_name(const stdfs::path& path) {
@@ -31,9 +46,9 @@ void atomic_write_with(const stdfs::path& path, const std::function<void(const s
   const stdfs::path tmp = temp_name(path);
   try {
     write(tmp);
-    fsync_path(tmp);
+    fsync_file(tmp, path);
     stdfs::rename(tmp, path);
-    fsync_path(path.parent_path().empty() ? stdfs::path(".") : path.parent_path());
+    fsync_folder(path.parent_path());
   } catch (const stdfs::filesystem_error& e) {
     std::error_code ignored;
     stdfs::remove(tmp, ignored);
@@ -50,8 +65,8 @@ void atomic_write(const stdfs::path& path, const std::string& content) {
   atomic_write_with(path, [&](const stdfs::path& tmp) {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out << content;
-    out.flush();
-    if (!out) {
+    out.close();
+    if (out.fail()) {
       throw IoError(path.string() + ": write failed: " + std::strerror(errno),
                     "check free disk space and permissions of " + path.parent_path().string() + "; the previous " +
                         path.filename().string() + ", if any, is intact");

@@ -23,6 +23,9 @@ std::shared_ptr<spdlog::logger>& logger() {
   static std::shared_ptr<spdlog::logger> instance = [] {
     auto l = std::make_shared<spdlog::logger>("dltrain", console());
     l->set_level(spdlog::level::debug);
+    // Every line reaches the disk as it is logged: a run killed at any moment (kill -9, a closed terminal)
+    // leaves a train.log that tells its story up to the last line.
+    l->flush_on(spdlog::level::debug);
     console()->set_level(spdlog::level::info);
     console()->set_pattern("%^[%L]%$ %v");
     return l;
@@ -64,12 +67,15 @@ void set_file(const std::string& path) {
 
 void write(Level level, const std::string& message) { logger()->log(to_spdlog(level), message); }
 
-void to_file(const std::string& message) {
+void to_file(const std::string& message, Level level) {
   if (file_sink()) {
-    spdlog::details::log_msg msg("dltrain", spdlog::level::info, message);
+    spdlog::details::log_msg msg("dltrain", to_spdlog(level), message);
     file_sink()->log(msg);
+    file_sink()->flush();
   }
 }
+
+bool console_shows_info() { return console()->should_log(spdlog::level::info); }
 
 void flush() { logger()->flush(); }
 

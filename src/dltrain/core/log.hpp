@@ -9,7 +9,8 @@ enum class Level { kDebug, kInfo, kWarn, kError };
 
 // Console logging to stderr; `verbose` enables debug, `quiet` shows warnings and errors only.
 void init(bool verbose, bool quiet);
-// Also append every message (debug included) to `path`, e.g. a run's train.log. Empty path stops it.
+// Also append every message (debug included) to `path`, e.g. a run's train.log, flushed line by line.
+// Empty path stops it.
 void set_file(const std::string& path);
 
 void write(Level level, const std::string& message);
@@ -18,8 +19,11 @@ inline void info(const std::string& m) { write(Level::kInfo, m); }
 inline void warn(const std::string& m) { write(Level::kWarn, m); }
 inline void error(const std::string& m) { write(Level::kError, m); }
 
-// Write a line to the log file only (used for the progress bar's periodic lines on a terminal).
-void to_file(const std::string& message);
+// Write a line to the log file only: the progress bar's periodic lines on a terminal, and the error that ends a
+// run (main() prints that one on the console).
+void to_file(const std::string& message, Level level = Level::kInfo);
+// Whether the console shows info lines (false after init(..., quiet=true)).
+bool console_shows_info();
 // Flush console and file sinks.
 void flush();
 

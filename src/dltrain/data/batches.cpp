@@ -1,4 +1,4 @@
-// Device-resident batches (see DESIGN.md, "Data path").
+// Device-resident batches (docs/ARCHITECTURE.md, "The path of a batch").
 #include "dltrain/data/batches.hpp"
 
 namespace dltrain::data {

@@ -1,10 +1,10 @@
-// Dataset registry and loading; see DESIGN.md "Data path": each file is read once into one tensor.
+// Dataset registry and loading: each file is read once into one tensor (docs/ARCHITECTURE.md, "The path of a batch").
 #include "dltrain/data/datasets.hpp"
 
+#include <cmath>
 #include <cstdlib>
 
 #include "dltrain/core/error.hpp"
-#include "dltrain/core/torch_compat.hpp"
 #include "dltrain/data/idx.hpp"
 
 namespace dltrain::data {
@@ -33,6 +33,7 @@ const std::vector<DatasetInfo>& registry() {
        {"http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
         "https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/"}},
   };
+  // Every entry above: 1x28x28 images, 60000 for training and 10000 for test (DatasetInfo's defaults).
   return datasets;
 }
 
@@ -43,16 +44,23 @@ bool has_all_files(const std::filesystem::path& root, const DatasetInfo& info) {
   return true;
 }
 
-void check_pair(const Split& split, const std::string& what) {
+void check_pair(const Split& split, const std::string& what, const DatasetInfo& info) {
   if (split.images.size(0) != split.labels.size(0)) {
     throw DataError(what + ": " + std::to_string(split.images.size(0)) + " images but " +
                         std::to_string(split.labels.size(0)) + " labels",
                     "the image and label files come from different datasets or versions; re-fetch both");
   }
+  const std::vector<int64_t> shape(split.images.sizes().begin() + 1, split.images.sizes().end());
+  if (shape != info.image_shape) {
+    throw DataError(what + ": images of shape " + c10::str(c10::IntArrayRef(shape)) + ", but " + info.name + "'s are " +
+                        c10::str(c10::IntArrayRef(info.image_shape)) + " (channels, height, width)",
+                    "the file is not " + info.name + "'s; re-fetch it with `dltrain data fetch " + info.name + "`");
+  }
 }
 
-Split index(const Split& split, const torch::Tensor& idx) {
-  return {split.images.index_select(0, idx), split.labels.index_select(0, idx)};
+// Images [begin, end) of `split` (views, no copy).
+Split rows(const Split& split, int64_t begin, int64_t end) {
+  return {split.images.slice(0, begin, end), split.labels.slice(0, begin, end)};
 }
 
 }  // namespace
@@ -61,11 +69,12 @@ const DatasetInfo& dataset_info(const std::string& name) {
   for (const auto& d : registry()) {
     if (d.name == name) return d;
   }
-  std::vector<std::string> names;
-  for (const auto& d : registry()) names.push_back(d.name);
+  const std::vector<std::string> names = config::dataset_names();
   const std::string guess = config::did_you_mean(name, names);
+  std::string known;
+  for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
   throw ConfigError("unknown dataset '" + name + "'" + (guess.empty() ? "" : " (did you mean '" + guess + "'?)"),
-                    "known datasets: mnist, fashion-mnist");
+                    "known datasets: " + known);
 }
 
 std::filesystem::path data_file(const std::filesystem::path& root, const DataFile& file) {
@@ -75,7 +84,8 @@ std::filesystem::path data_file(const std::filesystem::path& root, const DataFil
   return std::filesystem::exists(raw) ? raw : gz;
 }
 
-std::filesystem::path locate_root(const DatasetInfo& info, const std::string& explicit_root) {
+std::filesystem::path locate_root(const DatasetInfo& info, const std::string& explicit_root,
+                                  const std::filesystem::path& remembered) {
   std::vector<std::filesystem::path> tried;
   if (!explicit_root.empty()) {
     tried.emplace_back(explicit_root);
@@ -85,6 +95,7 @@ std::filesystem::path locate_root(const DatasetInfo& info, const std::string& ex
     }
     tried.push_back(std::filesystem::path("data") / info.name);
     tried.push_back(std::filesystem::path("/usr/share/datasets") / info.name);
+    if (!remembered.empty()) tried.push_back(remembered);
   }
   for (const auto& root : tried) {
     if (has_all_files(root, info)) return root;
@@ -106,34 +117,44 @@ Split load_split(const DatasetInfo& info, const std::filesystem::path& root, con
   const size_t first = split == "train" ? 0 : 2;
   Split s{read_idx_images(data_file(root, info.files[first])),
           read_idx_labels(data_file(root, info.files[first + 1]), static_cast<int64_t>(info.class_names.size()))};
-  check_pair(s, (root / info.files[first].name).string());
+  check_pair(s, (root / info.files[first].name).string(), info);
   return s;
 }
 
-Dataset load_dataset(const config::DataConfig& config, int64_t seed) {
+int64_t validation_images(double val_split, int64_t train_images) {
+  if (val_split >= 1) return static_cast<int64_t>(val_split);
+  return static_cast<int64_t>(std::llround(val_split * static_cast<double>(train_images)));
+}
+
+Dataset load_dataset(const config::DataConfig& config, const std::filesystem::path& remembered) {
   Dataset d;
   d.info = &dataset_info(config.dataset);
-  d.root = locate_root(*d.info, config.root);
+  d.root = locate_root(*d.info, config.root, remembered);
   d.train = load_split(*d.info, d.root, "train");
   d.test = load_split(*d.info, d.root, "test");
   if (config.limit_train > 0 && config.limit_train < d.train.size()) {
-    d.train = index(d.train, torch::arange(config.limit_train));
+    d.train = rows(d.train, 0, config.limit_train);
   }
-  d.val = {torch::empty({0, 1, d.train.images.size(2), d.train.images.size(3)}, torch::kUInt8),
-           torch::empty({0}, torch::kInt64)};
-  if (config.val_split > 0) {
-    const auto n_val = static_cast<int64_t>(static_cast<double>(d.train.size()) * config.val_split);
-    if (n_val < 1 || n_val >= d.train.size()) {
-      throw ConfigError("/data/val_split: " + std::to_string(config.val_split) + " of " +
-                            std::to_string(d.train.size()) + " training images leaves an empty split",
-                        "choose a val_split between 0 and 0.9 that leaves at least one image on each side");
-    }
-    at::Generator gen = compat::cpu_generator(static_cast<uint64_t>(seed));
-    const torch::Tensor perm = torch::randperm(d.train.size(), gen);
-    d.val = index(d.train, perm.slice(0, 0, n_val));
-    d.train = index(d.train, perm.slice(0, n_val));
+  const int64_t n_val = validation_images(config.val_split, d.train.size());
+  if (config.val_split > 0 && (n_val < 1 || n_val >= d.train.size())) {
+    throw ConfigError("/data/val_split: holding out " + std::to_string(n_val) + " of " +
+                          std::to_string(d.train.size()) + " training images leaves an empty split",
+                      "choose a val_split that leaves at least one image on each side (e.g. 5000 of 60000)");
   }
+  const int64_t n_train = d.train.size() - n_val;
+  d.val = rows(d.train, n_train, d.train.size());
+  d.train = rows(d.train, 0, n_train);
   return d;
 }
 
 }  // namespace dltrain::data
+
+namespace dltrain::config {
+
+std::vector<std::string> dataset_names() {
+  std::vector<std::string> names;
+  for (const auto& d : data::registry()) names.push_back(d.name);
+  return names;
+}
+
+}  // namespace dltrain::config

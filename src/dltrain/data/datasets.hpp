@@ -24,7 +24,9 @@ struct DatasetInfo {
   double mean;  // of training pixels scaled to [0, 1]; used to normalise
   double std;
   std::vector<std::string> mirrors;  // base URLs, tried in order by `dltrain data fetch`
-  std::vector<int64_t> image_shape = {1, 28, 28};  // C, H, W
+  std::vector<int64_t> image_shape = {1, 28, 28};  // C, H, W; loading refuses files of another shape
+  int64_t train_size = 60000;  // images in the published training file
+  int64_t test_size = 10000;
 };
 
 // The entry for `name`; throws ConfigError listing the known datasets.
@@ -34,8 +36,11 @@ const DatasetInfo& dataset_info(const std::string& name);
 std::filesystem::path data_file(const std::filesystem::path& root, const DataFile& file);
 
 // Finds the folder holding `info`'s files: `explicit_root` if given; else $DLTRAIN_DATA_DIR/<name>,
-// ./data/<name>, /usr/share/datasets/<name>. Throws DataError listing the places tried.
-std::filesystem::path locate_root(const DatasetInfo& info, const std::string& explicit_root);
+// ./data/<name>, /usr/share/datasets/<name>, then `remembered` (where a run found its data: eval and --resume pass
+// it, so that a run trained with DLTRAIN_DATA_DIR set still finds its data without it). Throws DataError listing
+// the places tried.
+std::filesystem::path locate_root(const DatasetInfo& info, const std::string& explicit_root,
+                                  const std::filesystem::path& remembered = {});
 
 struct Split {
   torch::Tensor images;  // uint8 [N, 1, H, W]
@@ -47,16 +52,20 @@ struct Dataset {
   const DatasetInfo* info = nullptr;
   std::filesystem::path root;
   Split train;
-  Split val;  // empty (size 0) unless data.val_split > 0
+  Split val;  // the last images of the training file (data.val_split); empty (size 0) when it is 0
   Split test;
   int64_t num_classes() const { return static_cast<int64_t>(info->class_names.size()); }
 };
 
-// Loads train and test whole, checks that images and labels agree, applies data.limit_train and
-// holds out data.val_split of train for validation with a permutation seeded by `seed`.
-Dataset load_dataset(const config::DataConfig& config, int64_t seed);
+// Loads train and test whole, checks that images and labels agree and that the images have the table's shape,
+// applies data.limit_train (the first N images) and holds out the last data.val_split images of those for
+// validation: the hold-out does not depend on the seed. `remembered`: see locate_root.
+Dataset load_dataset(const config::DataConfig& config, const std::filesystem::path& remembered = {});
 
-// Loads one split ("train" or "test") without validation hold-out, e.g. for `dltrain eval`.
+// The images a data.val_split of `train_images` holds out: a count, or a fraction rounded to the nearest image.
+int64_t validation_images(double val_split, int64_t train_images);
+
+// Loads one file pair ("train" or "test") whole, without limit or hold-out.
 Split load_split(const DatasetInfo& info, const std::filesystem::path& root, const std::string& split);
 
 }  // namespace dltrain::data

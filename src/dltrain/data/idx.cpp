@@ -3,6 +3,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <limits>
 #include <vector>
 
@@ -15,12 +16,16 @@ namespace {
 constexpr uint32_t kImagesMagic = 2051;
 constexpr uint32_t kLabelsMagic = 2049;
 constexpr uint32_t kMaxSide = 4096;
+// The largest IDX file dltrain reads: far above the MNIST family (47 MB), low enough to hold in memory.
+constexpr uint64_t kMaxIdxBytes = uint64_t{2} << 30;
 const char* const kRefetchHint = "re-download the dataset with `dltrain data fetch <dataset>` and check it with `dltrain data verify`";
 
 uint32_t big_endian_u32(const std::string& bytes, size_t offset) {
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data() + offset);
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
 }
+
+bool is_idx_magic(uint32_t magic) { return magic == kImagesMagic || magic == kLabelsMagic; }
 
 std::string magic_name(uint32_t magic) {
   if (magic == kImagesMagic) return "an IDX image file (magic 2051)";
@@ -37,7 +42,7 @@ void check_header(const std::string& bytes, const std::string& name, uint32_t wa
   const uint32_t magic = big_endian_u32(bytes, 0);
   if (magic != want_magic) {
     throw DataError(name + ": byte 0: expected " + magic_name(want_magic) + ", found " + magic_name(magic),
-                    magic == kImagesMagic || magic == kLabelsMagic ? "the image and label files may be swapped"
+                    is_idx_magic(magic) ? "the image and label files may be swapped"
                                                                    : kRefetchHint);
   }
 }
@@ -57,9 +62,22 @@ torch::Tensor to_tensor(const std::string& bytes, size_t offset, at::IntArrayRef
   return t;
 }
 
+// The size of the whole IDX file whose first bytes are `head`, as its header says, or kMaxIdxBytes when it is
+// larger or `head` is too short to tell.
+uint64_t implied_idx_size(const std::string& head) {
+  uint64_t size = kMaxIdxBytes;
+  if (head.size() >= 8 && big_endian_u32(head, 0) == kLabelsMagic) size = 8 + uint64_t{big_endian_u32(head, 4)};
+  if (head.size() >= 16 && big_endian_u32(head, 0) == kImagesMagic) {
+    size = 16 + uint64_t{big_endian_u32(head, 4)} * big_endian_u32(head, 8) * big_endian_u32(head, 12);
+  }
+  return std::min(size, kMaxIdxBytes);
+}
+
 // Inflates every gzip member of `compressed` (a file may hold several, concatenated). inflate() returns
 // Z_STREAM_END only after it has checked a member's CRC-32 and length, so a cut or damaged file never passes,
-// whichever zlib is installed (gzread's report of a stream cut short changed in zlib 1.3.2).
+// whichever zlib is installed (gzread's report of a stream cut short changed in zlib 1.3.2). Inflating stops one
+// chunk past the size the IDX header implies (capped at kMaxIdxBytes): a gzip bomb is an error, not an
+// out-of-memory kill.
 std::string gunzip(const std::string& compressed, const std::filesystem::path& path) {
   if (compressed.size() > std::numeric_limits<uInt>::max()) {
     throw DataError(path.string() + ": compressed file larger than 4 GiB", "IDX datasets are far smaller; check the file");
@@ -79,6 +97,13 @@ std::string gunzip(const std::string& compressed, const std::filesystem::path& p
     z.avail_out = static_cast<uInt>(chunk.size());
     const int rc = inflate(&z, Z_NO_FLUSH);
     out.append(chunk.data(), chunk.size() - z.avail_out);
+    if (out.size() >= 4 && !is_idx_magic(big_endian_u32(out, 0))) return out;  // the parser names the magic
+    if (const uint64_t implied = implied_idx_size(out); out.size() > implied) {
+      throw DataError(path.string() + ": corrupt gzip data or a gzip bomb: it inflates past " +
+                          std::to_string(out.size()) + " bytes, more than the " + std::to_string(implied) +
+                          " its IDX header implies (dltrain reads at most 2 GiB)",
+                      kRefetchHint);
+    }
     if (rc == Z_STREAM_END) {
       if (z.avail_in == 0) return out;
       inflateReset(&z);  // another gzip member follows
@@ -114,7 +139,8 @@ torch::Tensor parse_idx_images(const std::string& bytes, const std::string& name
   const uint32_t count = big_endian_u32(bytes, 4);
   const uint32_t rows = big_endian_u32(bytes, 8);
   const uint32_t cols = big_endian_u32(bytes, 12);
-  if (count == 0 || rows == 0 || cols == 0 || rows > kMaxSide || cols > kMaxSide) {
+  if (count == 0 || rows == 0 || cols == 0 || rows > kMaxSide || cols > kMaxSide ||
+      uint64_t{count} * rows * cols > kMaxIdxBytes) {
     throw DataError(name + ": byte 4: implausible dimensions " + std::to_string(count) + " x " + std::to_string(rows) +
                         " x " + std::to_string(cols),
                     kRefetchHint);

@@ -149,4 +149,11 @@ double peak_rss_mib() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
 
+bool is_out_of_memory(const c10::Error& error) {
+  if (dynamic_cast<const c10::OutOfMemoryError*>(&error) != nullptr) return true;
+  const std::string what = error.what_without_backtrace();
+  return what.find("out of memory") != std::string::npos || what.find("not enough memory") != std::string::npos ||
+         what.find("can't allocate memory") != std::string::npos;
+}
+
 }  // namespace dltrain::device

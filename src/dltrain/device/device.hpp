@@ -44,4 +44,11 @@ MonitorOptions monitor_options(const torch::Device& device, double interval_s);
 // Peak resident set size of this process in MiB (from getrusage).
 double peak_rss_mib();
 
+// Whether a LibTorch error is an allocation failure (CUDA out of memory, or the CPU allocator's): a device error
+// the user can act on (exit 6), not a bug.
+bool is_out_of_memory(const c10::Error& error);
+// The hint for an out-of-memory error.
+inline constexpr const char* kOutOfMemoryHint =
+    "lower train.batch_size (or eval.batch_size), use a smaller model, or free the device's memory (nvidia-smi)";
+
 }  // namespace dltrain::device

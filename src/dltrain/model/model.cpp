@@ -28,14 +28,21 @@ int64_t numel(const Shape& s) {
   throw ConfigError(path + ": " + message, hint);
 }
 
-torch::nn::AnyModule activation(const std::string& name, double negative_slope) {
+using config::LayerType;
+
+// The module of an activation layer type (config::is_activation).
+torch::nn::AnyModule activation(LayerType type, double negative_slope) {
   namespace nn = torch::nn;
-  if (name == "relu") return nn::AnyModule(nn::ReLU());
-  if (name == "gelu") return nn::AnyModule(nn::GELU());
-  if (name == "tanh") return nn::AnyModule(nn::Tanh());
-  if (name == "sigmoid") return nn::AnyModule(nn::Sigmoid());
-  if (name == "leaky_relu") return nn::AnyModule(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(negative_slope)));
-  return {};
+  switch (type) {
+    case LayerType::kReLU: return nn::AnyModule(nn::ReLU());
+    case LayerType::kGELU: return nn::AnyModule(nn::GELU());
+    case LayerType::kTanh: return nn::AnyModule(nn::Tanh());
+    case LayerType::kSigmoid: return nn::AnyModule(nn::Sigmoid());
+    case LayerType::kLeakyReLU:
+      return nn::AnyModule(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(negative_slope)));
+    default:
+      throw std::logic_error("not an activation");  // unreachable: the parser checks model.activation
+  }
 }
 
 // Output size of a conv/pool window along one axis; 0 or less means the window does not fit.
@@ -59,24 +66,25 @@ struct Builder {
 
   void flatten() {
     shape = {numel(shape)};
-    add("flatten", torch::nn::AnyModule(torch::nn::Flatten()));
+    add(config::layer_types().name(LayerType::kFlatten), torch::nn::AnyModule(torch::nn::Flatten()));
   }
 
   void layer(const config::LayerSpec& s, const std::string& path) {
     namespace nn = torch::nn;
-    const std::string& t = s.type;
-    if (t == "linear") {
+    const LayerType t = s.type;
+    const std::string name = config::layer_types().name(t);
+    if (t == LayerType::kLinear) {
       if (shape.size() != 1) flatten();
       const int64_t in = shape[0];
       shape = {s.out_features};
-      add("linear " + std::to_string(in) + "->" + std::to_string(s.out_features),
+      add(name + " " + std::to_string(in) + "->" + std::to_string(s.out_features),
           nn::AnyModule(nn::Linear(nn::LinearOptions(in, s.out_features).bias(s.bias))), 2 * in * s.out_features);
-    } else if (t == "conv2d" || t == "maxpool2d" || t == "avgpool2d") {
+    } else if (t == LayerType::kConv2d || t == LayerType::kMaxPool2d || t == LayerType::kAvgPool2d) {
       if (shape.size() != 3) {
-        fail(path, t + " needs an image input (channels x height x width), got " + shape_text(shape),
+        fail(path, name + " needs an image input (channels x height x width), got " + shape_text(shape),
              "place conv and pooling layers before flatten/linear layers");
       }
-      const bool conv = t == "conv2d";
+      const bool conv = t == LayerType::kConv2d;
       const int64_t stride = s.stride > 0 ? s.stride : (conv ? 1 : s.kernel_size);
       const int64_t h = window_out(shape[1], s.kernel_size, stride, s.padding);
       const int64_t w = window_out(shape[2], s.kernel_size, stride, s.padding);
@@ -95,35 +103,33 @@ struct Builder {
                                    (s.padding ? " p" + std::to_string(s.padding) : "");
       if (conv) {
         shape = {s.out_channels, h, w};
-        add("conv2d " + std::to_string(in_c) + "->" + std::to_string(s.out_channels) + " " + geometry,
+        add(name + " " + std::to_string(in_c) + "->" + std::to_string(s.out_channels) + " " + geometry,
             nn::AnyModule(nn::Conv2d(nn::Conv2dOptions(in_c, s.out_channels, s.kernel_size)
                                          .stride(stride).padding(s.padding).bias(s.bias))),
             2 * in_c * s.kernel_size * s.kernel_size * s.out_channels * h * w);
-      } else if (t == "maxpool2d") {
+      } else if (t == LayerType::kMaxPool2d) {
         shape = {in_c, h, w};
-        add("maxpool2d " + geometry,
+        add(name + " " + geometry,
             nn::AnyModule(nn::MaxPool2d(nn::MaxPool2dOptions(s.kernel_size).stride(stride).padding(s.padding))));
       } else {
         shape = {in_c, h, w};
-        add("avgpool2d " + geometry,
+        add(name + " " + geometry,
             nn::AnyModule(nn::AvgPool2d(nn::AvgPool2dOptions(s.kernel_size).stride(stride).padding(s.padding))));
       }
-    } else if (t == "batchnorm1d") {
-      if (shape.size() != 1) fail(path, "batchnorm1d needs flat features, got " + shape_text(shape), "use batchnorm2d after conv layers");
-      add("batchnorm1d", nn::AnyModule(nn::BatchNorm1d(shape[0])));
-    } else if (t == "batchnorm2d") {
-      if (shape.size() != 3) fail(path, "batchnorm2d needs an image input, got " + shape_text(shape), "use batchnorm1d after linear layers");
-      add("batchnorm2d", nn::AnyModule(nn::BatchNorm2d(shape[0])));
-    } else if (t == "dropout") {
-      std::ostringstream name;
-      name << "dropout " << s.p;
-      add(name.str(), nn::AnyModule(nn::Dropout(s.p)));
-    } else if (t == "flatten") {
+    } else if (t == LayerType::kBatchNorm1d) {
+      if (shape.size() != 1) fail(path, name + " needs flat features, got " + shape_text(shape), "use batchnorm2d after conv layers");
+      add(name, nn::AnyModule(nn::BatchNorm1d(shape[0])));
+    } else if (t == LayerType::kBatchNorm2d) {
+      if (shape.size() != 3) fail(path, name + " needs an image input, got " + shape_text(shape), "use batchnorm1d after linear layers");
+      add(name, nn::AnyModule(nn::BatchNorm2d(shape[0])));
+    } else if (t == LayerType::kDropout) {
+      std::ostringstream label;
+      label << name << " " << s.p;
+      add(label.str(), nn::AnyModule(nn::Dropout(s.p)));
+    } else if (t == LayerType::kFlatten) {
       flatten();
     } else {
-      torch::nn::AnyModule act = activation(t, s.negative_slope);
-      if (act.is_empty()) fail(path, "unknown layer type '" + t + "'", "see README: layer types");
-      add(t, std::move(act));
+      add(name, activation(t, s.negative_slope));
     }
   }
 };
@@ -135,11 +141,11 @@ Model build(const config::ModelConfig& config, const std::vector<int64_t>& input
   b.model.net = torch::nn::Sequential();
   b.model.input_shape = input_shape;
   b.shape = input_shape;
-  if (config.type == "mlp") {
+  if (config.type == config::ModelType::kMlp) {
     for (size_t i = 0; i < config.hidden.size(); ++i) {
       const std::string path = "/model/hidden/" + std::to_string(i);
       config::LayerSpec linear;
-      linear.type = "linear";
+      linear.type = LayerType::kLinear;
       linear.out_features = config.hidden[i];
       b.layer(linear, path);
       config::LayerSpec act;
@@ -147,13 +153,13 @@ Model build(const config::ModelConfig& config, const std::vector<int64_t>& input
       b.layer(act, "/model/activation");
       if (config.dropout > 0) {
         config::LayerSpec drop;
-        drop.type = "dropout";
+        drop.type = LayerType::kDropout;
         drop.p = config.dropout;
         b.layer(drop, "/model/dropout");
       }
     }
     config::LayerSpec head;
-    head.type = "linear";
+    head.type = LayerType::kLinear;
     head.out_features = num_classes;
     b.layer(head, "/model");
   } else {
@@ -162,7 +168,8 @@ Model build(const config::ModelConfig& config, const std::vector<int64_t>& input
   if (b.shape != Shape{num_classes}) {
     throw ConfigError("/model/layers: the model ends with output shape " + shape_text(b.shape) + " but the dataset has " +
                           std::to_string(num_classes) + " classes",
-                      "end the layer list with {\"type\": \"linear\", \"out_features\": " + std::to_string(num_classes) + "}");
+                      std::string("end the layer list with {\"type\": \"") + config::layer_types().name(LayerType::kLinear) +
+                          "\", \"out_features\": " + std::to_string(num_classes) + "}");
   }
   return b.model;
 }

@@ -77,6 +77,8 @@ CheckpointMeta read_meta(torch::serialize::InputArchive& archive, const std::fil
     meta.info = nlohmann::json::parse(read_string(archive, "info"));
     const std::string history = read_string(archive, "history");
     if (!history.empty()) meta.history = nlohmann::json::parse(history);
+    const std::string segments = read_string(archive, "segments");
+    if (!segments.empty()) meta.segments = nlohmann::json::parse(segments);
     read_optional(archive, "batch", meta.batch);
     read_optional(archive, "epoch_seconds", meta.epoch_seconds);
     read_optional(archive, "best_epoch", meta.best_epoch);
@@ -123,6 +125,37 @@ void load_weights(torch::serialize::InputArchive& archive, const std::filesystem
 
 }  // namespace
 
+CheckpointMeta checkpoint_meta(const report::RunRecord& record) {
+  CheckpointMeta meta;
+  meta.epoch = static_cast<int64_t>(record.history.size());
+  meta.step = record.step;
+  meta.best_metric = record.selection.value;
+  meta.best_epoch = record.selection.epoch;
+  meta.epochs_without_improvement = record.selection.evals_without_improvement;
+  meta.config = record.config;
+  meta.info = {{"dataset", record.dataset["name"]},
+               {"data_root", record.dataset["root"]},
+               {"num_classes", record.dataset["classes"].size()},
+               {"input_shape", record.model["input_shape"]},
+               {"metrics", record.history.empty() ? nlohmann::json(nullptr) : report::to_json(record.history.back())}};
+  for (const auto& r : record.history) meta.history.push_back(report::to_json(r));
+  meta.segments = report::to_json(record.segments);
+  return meta;
+}
+
+void restore_record(const CheckpointMeta& meta, report::RunRecord& record) {
+  for (const auto& j : meta.history) record.history.push_back(report::epoch_record_from_json(j));
+  for (const auto& r : record.history) {
+    record.timings.train_s += r.train_seconds;
+    record.timings.eval_s += r.eval_seconds;
+  }
+  record.step = meta.step;
+  record.selection.value = meta.best_metric;
+  record.selection.epoch = meta.best_epoch;
+  record.selection.evals_without_improvement = meta.epochs_without_improvement;
+  record.segments = report::segments_from_json(meta.segments);
+}
+
 void save_checkpoint(const std::filesystem::path& path, const CheckpointMeta& meta, torch::nn::Module& net,
                      const torch::optim::Optimizer& optimizer) {
   torch::serialize::OutputArchive archive;
@@ -135,6 +168,7 @@ void save_checkpoint(const std::filesystem::path& path, const CheckpointMeta& me
   archive.write("config", c10::IValue(meta.config.dump()));
   archive.write("info", c10::IValue(meta.info.dump()));
   archive.write("history", c10::IValue(meta.history.dump()));
+  archive.write("segments", c10::IValue(meta.segments.dump()));
   archive.write("batch", c10::IValue(meta.batch));
   archive.write("epoch_seconds", c10::IValue(meta.epoch_seconds));
   archive.write("best_epoch", c10::IValue(meta.best_epoch));
@@ -217,7 +251,7 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
   } catch (const nlohmann::json::exception& e) {
     throw CheckpointError(path.string() + ": damaged checkpoint metadata: " + e.what(), "use another checkpoint");
   }
-  out.model.net->to(parameter_dtype(parse_precision(out.config.train.precision)));  // fp64 runs keep double weights
+  out.model.net->to(parameter_dtype(out.config.train.precision));  // fp64 runs keep double weights
   load_weights(archive, path, *out.model.net);
   return out;
 }

@@ -1,6 +1,7 @@
 // Versioned checkpoints: model, optimizer state, the run's exact position and the resolved config,
 // written atomically. `dltrain eval` rebuilds the model from the file alone; `dltrain train --resume`
-// continues bit for bit (format 3, whose optimizer state is device_optim's; formats 1 and 2 still load for eval).
+// continues bit for bit (formats 3 and 4, whose optimizer state is device_optim's; formats 1 and 2 still load for
+// eval). Format 4 adds the run's segments and holds out the validation split as the last training images.
 #pragma once
 
 #include <cstdint>
@@ -12,13 +13,15 @@
 
 #include "dltrain/config/config.hpp"
 #include "dltrain/model/model.hpp"
+#include "dltrain/report/run_report.hpp"
 
 namespace dltrain::train {
 
 inline constexpr const char* kCheckpointMagic = "dltrain-checkpoint";
-inline constexpr int64_t kCheckpointFormat = 3;
+inline constexpr int64_t kCheckpointFormat = 4;
 
 struct CheckpointMeta {
+  int64_t format = kCheckpointFormat;
   int64_t epoch = 0;  // epochs completed
   int64_t step = 0;   // optimizer steps completed
   double best_metric = 0.0;
@@ -32,11 +35,19 @@ struct CheckpointMeta {
   torch::Tensor order, loss_sum, correct;
   double epoch_seconds = 0.0;  // training time already spent in that epoch
   int64_t best_epoch = 0;
-  int64_t epochs_without_improvement = 0;
+  int64_t epochs_without_improvement = 0;  // validation passes since best_epoch (early stopping)
+  nlohmann::json segments = nlohmann::json::array();  // report::Segment list up to this checkpoint
   nlohmann::json history = nlohmann::json::array();  // one record per completed epoch, as in report.json
   torch::Tensor cpu_rng, cuda_rng;                   // generator states (cuda_rng in CUDA runs only)
   torch::Tensor loss_scale;                          // fp16 runs: GradScaler::state()
 };
+
+// The metadata of a checkpoint of the run `record` describes, after `record.step` steps at the end of epoch
+// record.history.size(). A mid-epoch checkpoint adds the epoch's cursor (batch, order, sums) to it; both add the
+// generator states (capture_rng) and an fp16 run's loss scale.
+CheckpointMeta checkpoint_meta(const report::RunRecord& record);
+// The inverse for resuming: history, step count, selection and earlier segments into `record`.
+void restore_record(const CheckpointMeta& meta, report::RunRecord& record);
 
 // Writes `path` through a temporary file and a rename: the old file stays intact until the new one is complete.
 void save_checkpoint(const std::filesystem::path& path, const CheckpointMeta& meta, torch::nn::Module& net,

@@ -52,7 +52,7 @@ void sgd(const config::OptimizerConfig& c, const StepTensors& t, ParamLists& l) 
 }
 
 void adam(const config::OptimizerConfig& c, const StepTensors& t, ParamLists& l) {
-  const bool decoupled = c.name == "adamw";
+  const bool decoupled = c.name == config::Optimizer::kAdamW;
   if (decoupled && c.weight_decay != 0) compat::foreach_mul_(l.params, t.decay);
   const std::vector<Tensor> g = decoupled ? l.grads : with_weight_decay(c, l);
   std::vector<Tensor>& exp_avg = l.state[0];
@@ -118,21 +118,23 @@ struct Algorithm {
 };
 
 Algorithm algorithm(const config::OptimizerConfig& c) {
-  if (c.name == "sgd") return {sgd, c.momentum != 0 ? std::vector<std::string>{"momentum_buffer"} : std::vector<std::string>{}};
-  if (c.name == "adam" || c.name == "adamw") {
-    std::vector<std::string> state = {"exp_avg", "exp_avg_sq"};
-    if (c.amsgrad) state.emplace_back("max_exp_avg_sq");
-    return {adam, state};
+  using config::Optimizer;
+  switch (c.name) {
+    case Optimizer::kSgd:
+      return {sgd, c.momentum != 0 ? std::vector<std::string>{"momentum_buffer"} : std::vector<std::string>{}};
+    case Optimizer::kAdam:
+    case Optimizer::kAdamW:
+      return {adam, c.amsgrad ? std::vector<std::string>{"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}
+                              : std::vector<std::string>{"exp_avg", "exp_avg_sq"}};
+    case Optimizer::kRmsProp:
+      return {rmsprop, c.momentum > 0 ? std::vector<std::string>{"square_avg", "momentum_buffer"}
+                                      : std::vector<std::string>{"square_avg"}};
+    case Optimizer::kAdagrad:
+      return {adagrad, {"sum"}};
+    case Optimizer::kAdadelta:
+      return {adadelta, {"square_avg", "acc_delta"}};
   }
-  if (c.name == "rmsprop") {
-    return {rmsprop, c.momentum > 0 ? std::vector<std::string>{"square_avg", "momentum_buffer"}
-                                    : std::vector<std::string>{"square_avg"}};
-  }
-  if (c.name == "adagrad") return {adagrad, {"sum"}};
-  if (c.name == "adadelta") return {adadelta, {"square_avg", "acc_delta"}};
-  std::string known;
-  for (const auto& name : config::kOptimizers) known += (known.empty() ? "" : ", ") + name;
-  throw ConfigError("/train/optimizer/name: unknown optimizer '" + c.name + "'", "known optimizers: " + known);
+  throw std::logic_error("optimizer without an update rule");  // unreachable: the switch covers the enum
 }
 
 }  // namespace
@@ -177,7 +179,7 @@ torch::Tensor DeviceOptimizer::step(LossClosure closure) {
   if (rule_ == adam) {
     t.neg_step = t.neg_lr / (1 - torch::pow(config_.betas[0], step_));
     t.inv_bias2_sqrt = (1 - torch::pow(config_.betas[1], step_)).rsqrt_();
-    if (config_.name == "adamw") t.decay = 1 + t.neg_lr * config_.weight_decay;
+    if (config_.name == config::Optimizer::kAdamW) t.decay = 1 + t.neg_lr * config_.weight_decay;
   } else if (rule_ == adagrad) {
     t.neg_clr = t.neg_lr / (1 + (step_ - 1) * config_.lr_decay);
   }
@@ -207,7 +209,7 @@ std::string joined(const std::vector<std::string>& names) {
 }  // namespace
 
 void DeviceOptimizer::save(torch::serialize::OutputArchive& archive) const {
-  archive.write("name", c10::IValue(config_.name));
+  archive.write("name", c10::IValue(std::string(config::optimizers().name(config_.name))));
   archive.write("state_names", c10::IValue(joined(state_names_)));
   archive.write("step", step_);
   for (size_t i = 0; i < state_.size(); ++i) {
@@ -221,15 +223,16 @@ void DeviceOptimizer::save(torch::serialize::OutputArchive& archive) const {
 void DeviceOptimizer::load(torch::serialize::InputArchive& archive) {
   c10::IValue name;
   archive.read("name", name);
-  if (!name.isString() || name.toStringRef() != config_.name) {
+  const std::string ours = config::optimizers().name(config_.name);
+  if (!name.isString() || name.toStringRef() != ours) {
     throw CheckpointError("the optimizer state was written by '" + (name.isString() ? name.toStringRef() : "?") +
-                              "', this run uses '" + config_.name + "'",
+                              "', this run uses '" + ours + "'",
                           "resume with the optimizer the run was started with (train.optimizer.name)");
   }
   c10::IValue saved_names;
   archive.read("state_names", saved_names);
   if (!saved_names.isString() || saved_names.toStringRef() != joined(state_names_)) {
-    throw CheckpointError("the saved " + config_.name + " state holds [" +
+    throw CheckpointError("the saved " + ours + " state holds [" +
                               (saved_names.isString() ? saved_names.toStringRef() : "?") + "], this config needs [" +
                               joined(state_names_) + "]",
                           "resume with the momentum and amsgrad settings the run was started with");

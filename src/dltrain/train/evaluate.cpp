@@ -1,15 +1,17 @@
 // Evaluation: loss and confusion are summed on the device and read once at the end.
 #include "dltrain/train/evaluate.hpp"
 
-#include <cstdio>
-#include <sstream>
+#include <algorithm>
+#include <cmath>
 
+#include "dltrain/core/format.hpp"
 #include "dltrain/report/metrics.hpp"
 
 namespace dltrain::train {
 
 EvalResult evaluate(torch::nn::Sequential& net, const data::Split& split, int64_t batch_size,
-                    const data::Normalizer& normalize, int64_t num_classes, Precision precision) {
+                    const data::Normalizer& normalize, int64_t num_classes, Precision precision,
+                    const EvalCallback& after_batch) {
   torch::NoGradGuard no_grad;
   const bool was_training = net->is_training();
   net->eval();
@@ -17,7 +19,8 @@ EvalResult evaluate(torch::nn::Sequential& net, const data::Split& split, int64_
   torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(device));
   torch::Tensor confusion = torch::zeros({num_classes, num_classes}, torch::TensorOptions().dtype(torch::kInt64).device(device));
   const int64_t batches = (split.size() + batch_size - 1) / batch_size;
-  for (int64_t b = 0; b < batches; ++b) {
+  bool complete = true;
+  for (int64_t b = 0; b < batches && complete; ++b) {
     const data::Batch batch = data::eval_batch(split, b, batch_size, normalize);
     torch::Tensor logits;
     {
@@ -31,11 +34,13 @@ EvalResult evaluate(torch::nn::Sequential& net, const data::Split& split, int64_
                     logits, batch.labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                     .to(torch::kDouble);
     confusion += report::confusion_matrix(logits.argmax(1), batch.labels, num_classes);
+    if (after_batch) complete = after_batch(std::min(split.size(), (b + 1) * batch_size), split.size());
   }
   net->train(was_training);
   EvalResult r;
+  r.complete = complete;
   r.confusion = confusion.cpu();
-  r.total = split.size();
+  r.total = r.confusion.sum().item<int64_t>();
   r.correct = r.confusion.diagonal().sum().item<int64_t>();
   r.accuracy = r.total > 0 ? static_cast<double>(r.correct) / static_cast<double>(r.total) : 0.0;
   r.loss = r.total > 0 ? loss_sum.item<double>() / static_cast<double>(r.total) : 0.0;
@@ -43,9 +48,10 @@ EvalResult evaluate(torch::nn::Sequential& net, const data::Split& split, int64_
 }
 
 nlohmann::json eval_json(const EvalResult& r, const std::vector<std::string>& class_names) {
-  nlohmann::json per_class = nlohmann::json::object();
-  const auto accs = report::per_class_accuracy(r.confusion);
-  for (size_t c = 0; c < accs.size(); ++c) per_class[class_names.at(c)] = accs[c];
+  nlohmann::json per_class = nlohmann::json::array();
+  for (const double accuracy : report::per_class_accuracy(r.confusion)) {
+    per_class.push_back(std::isfinite(accuracy) ? nlohmann::json(accuracy) : nlohmann::json(nullptr));
+  }
   std::vector<std::vector<int64_t>> matrix;
   for (int64_t i = 0; i < r.confusion.size(0); ++i) {
     const torch::Tensor row = r.confusion[i].contiguous();
@@ -56,37 +62,29 @@ nlohmann::json eval_json(const EvalResult& r, const std::vector<std::string>& cl
           {"loss", r.loss},
           {"correct", r.correct},
           {"examples", r.total},
+          {"classes", class_names},
           {"per_class_accuracy", per_class},
           {"confusion_matrix", matrix}};
 }
 
 std::string eval_text(const EvalResult& r, const std::vector<std::string>& class_names) {
-  std::ostringstream out;
-  char line[256];
-  std::snprintf(line, sizeof(line), "accuracy %.2f%% ± %.2f%% (%lld/%lld)   loss %.4f\n", 100.0 * r.accuracy,
-                100.0 * report::accuracy_stderr(r.accuracy, r.total), static_cast<long long>(r.correct),
-                static_cast<long long>(r.total), r.loss);
-  out << line << "per-class accuracy:\n";
+  std::string out = format("accuracy %.2f%% ± %.2f%% (%lld/%lld)   loss %.4f\n", 100.0 * r.accuracy,
+                           100.0 * report::accuracy_stderr(r.accuracy, r.total), static_cast<long long>(r.correct),
+                           static_cast<long long>(r.total), r.loss);
+  out += "per-class accuracy:\n";
   const auto accs = report::per_class_accuracy(r.confusion);
-  for (size_t c = 0; c < accs.size(); ++c) {
-    std::snprintf(line, sizeof(line), "  %-12s %6.2f%%\n", class_names.at(c).c_str(), 100.0 * accs[c]);
-    out << line;
-  }
-  out << "confusion matrix (rows: true class, columns: predicted):\n      ";
-  for (size_t c = 0; c < accs.size(); ++c) {
-    std::snprintf(line, sizeof(line), "%6zu", c);
-    out << line;
-  }
-  for (int64_t i = 0; i < r.confusion.size(0); ++i) {
-    std::snprintf(line, sizeof(line), "\n  %2lld  ", static_cast<long long>(i));
-    out << line;
-    for (int64_t j = 0; j < r.confusion.size(1); ++j) {
-      std::snprintf(line, sizeof(line), "%6lld", static_cast<long long>(r.confusion[i][j].item<int64_t>()));
-      out << line;
+  for (size_t c = 0; c < accs.size(); ++c) out += format("  %-12s %6.2f%%\n", class_names.at(c).c_str(), 100.0 * accs[c]);
+  out += "confusion matrix (rows: true class, columns: predicted):\n      ";
+  for (size_t c = 0; c < accs.size(); ++c) out += format("%6zu", c);
+  const torch::Tensor confusion = r.confusion.contiguous();
+  const auto* counts = confusion.data_ptr<int64_t>();
+  for (int64_t i = 0; i < confusion.size(0); ++i) {
+    out += format("\n  %2lld  ", static_cast<long long>(i));
+    for (int64_t j = 0; j < confusion.size(1); ++j) {
+      out += format("%6lld", static_cast<long long>(counts[i * confusion.size(1) + j]));
     }
   }
-  out << "\n";
-  return out.str();
+  return out + "\n";
 }
 
 }  // namespace dltrain::train

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -17,13 +18,19 @@ struct EvalResult {
   int64_t correct = 0;
   int64_t total = 0;
   torch::Tensor confusion;  // int64 [C, C] on the CPU; rows are true classes
+  bool complete = true;     // false: stopped early by the callback; the numbers cover only part of the split
 };
+
+// Called after each batch with the images done so far and the split's size; returning false stops the pass.
+using EvalCallback = std::function<bool(int64_t done, int64_t total)>;
 
 // Forward passes run in `precision` as in training (autocast for bf16), so eval reproduces train's numbers.
 EvalResult evaluate(torch::nn::Sequential& net, const data::Split& split, int64_t batch_size,
-                    const data::Normalizer& normalize, int64_t num_classes, Precision precision = Precision::kFp32);
+                    const data::Normalizer& normalize, int64_t num_classes, Precision precision = Precision::kFp32,
+                    const EvalCallback& after_batch = {});
 
-// accuracy, its standard error, loss, per-class accuracy (named) and the confusion matrix.
+// accuracy, its standard error, loss, per-class accuracy (a list in class order, with the class names beside it)
+// and the confusion matrix.
 nlohmann::json eval_json(const EvalResult& result, const std::vector<std::string>& class_names);
 // A human-readable block: accuracy, loss, per-class accuracy and the confusion matrix.
 std::string eval_text(const EvalResult& result, const std::vector<std::string>& class_names);

@@ -1,14 +1,24 @@
-// The training run. run_training() reads top to bottom: set up (everything that can fail on bad input
-// fails here, before step 0), then the epoch loop, then the reports. Helpers above it are free functions.
+// The training run, as an object whose member functions are its phases, in the order run() calls them:
+//   set_up      device, data, model, optimizer, and a resume's checks: everything that can fail on bad input
+//               fails here, before the run directory is created or touched;
+//   open        the run directory, train.log, config.json and a first report.json;
+//   train_epoch the batch loop;
+//   end_epoch   evaluate, select the model (validation split only), checkpoint, report;
+//   finish      the result's test numbers, the final reports and the summary.
+// Whatever ends a run after open(), end_with_error() leaves report.json and train.log saying how it ended.
 #include "dltrain/train/loop.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
-#include <cstdio>
+#include <cmath>
 #include <limits>
 #include <optional>
 #include <utility>
 
 #include "dltrain/core/error.hpp"
+#include "dltrain/core/format.hpp"
 #include "dltrain/core/fs.hpp"
 #include "dltrain/core/log.hpp"
 #include "dltrain/data/batches.hpp"
@@ -17,14 +27,14 @@
 #include "dltrain/model/model.hpp"
 #include "dltrain/report/metrics.hpp"
 #include "dltrain/report/progress.hpp"
-#include "dltrain/report/writers.hpp"
+#include "dltrain/report/run_report.hpp"
 #include "dltrain/train/checkpoint.hpp"
 #include "dltrain/train/device_optim.hpp"
 #include "dltrain/train/evaluate.hpp"
 #include "dltrain/train/finite_watch.hpp"
+#include "dltrain/train/resume.hpp"
 #include "dltrain/train/schedule.hpp"
 #include "dltrain/train/signals.hpp"
-#include "dltrain/train/step.hpp"
 #include "dltrain/train/step_runner.hpp"
 #include "dltrain/train/step_timer.hpp"
 
@@ -36,144 +46,512 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-// Everything report.json needs besides the config, gathered as the run goes.
-struct RunState {
-  std::filesystem::path run_dir;
-  nlohmann::json environment, dataset, model;
-  std::vector<report::EpochRecord> history;
-  std::vector<double> step_seconds;  // steady state: every step after the process's first
-  double first_step_s = -1;          // warm-up: allocation, cuDNN autotuning
-  const device::Monitor* sampler = nullptr;
-  GradScaler* scaler = nullptr;  // fp16 runs
-  nlohmann::json final_test;
-  int64_t step = 0;
-  int64_t best_epoch = 0;
-  double best_metric = -std::numeric_limits<double>::infinity();
-  std::string monitor;  // "val_accuracy" or "test_accuracy"
-  int64_t epochs_without_improvement = 0;
-  double data_load_s = 0, train_s = 0, eval_s = 0, checkpoint_s = 0;
-  Clock::time_point start = Clock::now();
+// The current epoch's data order and running sums: what a mid-epoch checkpoint must hold. After the batch loop,
+// next_batch is the epoch's batch count and seconds_before its whole training time.
+struct EpochCursor {
+  torch::Tensor order, loss_sum, correct;
+  int64_t next_batch = 0;
+  double seconds_before = 0.0;  // training time spent in this epoch before the current process took it up
 };
 
-void check_batch_arithmetic(const config::Config& c, const data::Dataset& d) {
-  if (c.train.batch_size > d.train.size()) {
-    throw ConfigError("/train/batch_size: " + std::to_string(c.train.batch_size) + " is larger than the " +
-                          std::to_string(d.train.size()) + " training images",
-                      "lower train.batch_size (or raise data.limit_train)");
+nlohmann::json dataset_json(const data::Dataset& d) {
+  return {{"name", d.info->name},
+          {"root", std::filesystem::absolute(d.root).lexically_normal().string()},
+          {"train", d.train.size()},
+          {"val", d.val.size()},
+          {"test", d.test.size()},
+          {"classes", d.info->class_names},
+          {"image_shape", d.info->image_shape},
+          {"normalize", {{"mean", d.info->mean}, {"std", d.info->std}}}};
+}
+
+// "train.epochs=3, train.optimizer.lr=0.01": the settings that differ from the defaults of the config's optimizer
+// and scheduler (the model is shown as a table instead).
+std::string changed_settings(const config::Config& c) {
+  const nlohmann::json names = {{"optimizer", {{"name", config::optimizers().name(c.train.optimizer.name)}}},
+                                 {"scheduler", {{"name", config::schedulers().name(c.train.scheduler.name)}}}};
+  const nlohmann::json defaults = config::to_json(config::parse({{"train", names}}, "defaults")).flatten();
+  std::string text;
+  const nlohmann::json flat = config::to_json(c).flatten();
+  for (auto it = flat.begin(); it != flat.end(); ++it) {
+    if (it.key().rfind("/model/", 0) == 0 || defaults.value(it.key(), nlohmann::json()) == it.value()) continue;
+    std::string key = it.key().substr(1);  // "/train/epochs" -> "train.epochs"
+    std::replace(key.begin(), key.end(), '/', '.');
+    text += (text.empty() ? "" : ", ") + key + "=" + it.value().dump();
+  }
+  return text;
+}
+
+std::string host_name() {
+  char name[256] = {};  // gethostname fills it; HOST_NAME_MAX is 64 on Linux
+  return ::gethostname(name, sizeof(name) - 1) == 0 ? name : "";
+}
+
+[[noreturn]] void interrupted(const std::string& what, const std::filesystem::path& run_dir) {
+  throw Interrupted(what, "continue with: dltrain train --resume " + run_dir.string());
+}
+
+class Run {
+ public:
+  Run(const config::Config& config, const RunOptions& options) : c_(config), options_(options) {}
+  RunResult run();
+
+ private:
+  void set_up();
+  void set_up_model();
+  void restore_resumed();
+  void open();
+  void describe() const;
+  EpochCursor train_epoch(int64_t epoch);
+  void after_step(EpochCursor& e, int64_t b);
+  bool end_epoch(int64_t epoch, EpochCursor& e);
+  void evaluate_epoch(report::EpochRecord& r, EpochCursor& e);
+  bool select(const report::EpochRecord& r);
+  RunResult finish();
+  [[noreturn]] void end_with_error();
+
+  EvalResult evaluate_split(torch::nn::Sequential& net, const data::Split& split, const std::string& name);
+  void check_finite() const;
+  void save(const std::filesystem::path& path, const EpochCursor* cursor = nullptr, double epoch_seconds = 0.0);
+  void write_reports(const std::string& status, const nlohmann::json& error = nullptr);
+  void touch_segment(const std::string& how);
+  void log_epoch(const report::EpochRecord& r, bool improved) const;
+  void print_summary(const RunResult& result) const;
+  bool resuming() const { return !options_.resume_from.empty(); }
+
+  const config::Config& c_;
+  const RunOptions& options_;
+  const Clock::time_point start_ = Clock::now();
+  torch::Device device_ = torch::kCPU;
+  Precision precision_ = Precision::kFp32;
+  GraphChoice graphs_;
+  int threads_ = 1;
+  data::Dataset d_;
+  data::Split train_, val_, test_;
+  std::optional<data::Normalizer> normalize_;
+  model::Model m_;
+  std::unique_ptr<DeviceOptimizer> optimizer_;
+  std::unique_ptr<StepRunner> steps_;
+  int64_t steps_per_epoch_ = 0;
+  CheckpointMeta resumed_;
+  bool finish_only_ = false;  // resuming a run that had trained everything but not written its reports
+  std::optional<EpochCursor> pending_;  // a resumed mid-epoch position
+  std::filesystem::path run_dir_, last_pt_, best_pt_;
+  report::RunRecord record_;
+  int64_t final_test_epoch_ = 0;  // the epoch whose model record_.final_test measured
+  std::unique_ptr<report::Progress> progress_;
+  std::unique_ptr<StopSignalGuard> signals_;
+  std::unique_ptr<StepTimer> timer_;
+  std::unique_ptr<device::Monitor> sampler_;
+  std::unique_ptr<FiniteWatch> watch_;
+  Clock::time_point epoch_start_;
+  ScheduleShape schedule_{};
+};
+
+RunResult Run::run() {
+  set_up();
+  try {
+    open();
+    for (int64_t epoch = static_cast<int64_t>(record_.history.size()) + 1; !finish_only_ && epoch <= c_.train.epochs;
+         ++epoch) {
+      EpochCursor e = train_epoch(epoch);
+      if (end_epoch(epoch, e)) break;
+    }
+    return finish();
+  } catch (...) {
+    end_with_error();
   }
 }
 
-void print_settings(const config::Config& c, const torch::Device& device, int threads, const data::Dataset& d,
-                    const std::filesystem::path& run_dir, const nlohmann::json& env) {
-  log::info("run directory: " + run_dir.string());
-  log::info("device: " + device.str() + ", threads: " + std::to_string(threads) +
+// ---- set up ----
+
+void Run::set_up() {
+  device_ = device::resolve(c_.train.device);
+  precision_ = c_.train.precision;
+  check_precision(precision_, device_);
+  graphs_ = choose_cuda_graphs(c_.train.cuda_graphs, device_, precision_);
+  set_math_mode(precision_, c_.train.deterministic);
+  threads_ = device::configure_threads(c_.train.threads);
+  torch::manual_seed(static_cast<uint64_t>(c_.run.seed));
+  const auto t0 = Clock::now();
+  std::filesystem::path remembered_root;  // where the resumed run found its data
+  if (resuming()) {
+    resumed_ = read_checkpoint_meta(options_.resume_from);
+    if (resumed_.info.contains("data_root")) remembered_root = resumed_.info["data_root"].get<std::string>();
+  }
+  d_ = data::load_dataset(c_.data, remembered_root);
+  if (c_.train.batch_size > d_.train.size()) {
+    throw ConfigError(format("/train/batch_size: %lld is larger than the %lld training images",
+                             static_cast<long long>(c_.train.batch_size), static_cast<long long>(d_.train.size())),
+                      "lower train.batch_size (or raise data.limit_train, or lower data.val_split)");
+  }
+  set_up_model();
+  record_.timings.data_load_s = seconds_since(t0);
+  if (resuming()) restore_resumed();
+}
+
+void Run::set_up_model() {
+  m_ = model::build(c_.model, d_.info->image_shape, d_.num_classes());
+  m_.net->to(device_, parameter_dtype(precision_));
+  optimizer_ = std::make_unique<DeviceOptimizer>(m_.net->parameters(), c_.train.optimizer);
+  train_ = data::to_device(d_.train, device_);
+  val_ = data::to_device(d_.val, device_);
+  test_ = data::to_device(d_.test, device_);
+  normalize_.emplace(data::Normalizer{d_.info->mean, d_.info->std, parameter_dtype(precision_)});
+  steps_per_epoch_ = data::train_batches(train_.size(), c_.train.batch_size);
+  const int64_t horizon = c_.train.scheduler.horizon_epochs;
+  schedule_ = {c_.train.optimizer.lr, steps_per_epoch_, horizon > 0 ? horizon : c_.train.epochs};
+  const StepSettings settings{
+      torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(c_.train.label_smoothing), c_.train.grad_clip,
+      precision_, device_};
+  steps_ = std::make_unique<StepRunner>(m_.net, *optimizer_, settings, train_, c_.train.batch_size, *normalize_,
+                                        graphs_.use);
+}
+
+// The checkpoint's weights, optimizer state, position and random state, after the checks of the resume contract.
+void Run::restore_resumed() {
+  const std::filesystem::path& path = options_.resume_from;
+  if (resumed_.format < 4 && c_.data.val_split > 0) {
+    throw CheckpointError(path.string() + ": a format " + std::to_string(resumed_.format) +
+                              " checkpoint held out a random validation split; this dltrain holds out the last images",
+                          "evaluate it with `dltrain eval`, or start a new run");
+  }
+  check_resume_config(resumed_.config, c_, path, steps_per_epoch_, resumed_.step);
+  resumed_ = restore_checkpoint(path, *m_.net, *optimizer_);
+  check_resume_position(resumed_, train_.size(), steps_per_epoch_, path);
+  restore_record(resumed_, record_);
+  restore_rng(resumed_, device_);  // after the model's initialisation drew from the generator
+  if (steps_->scaler() != nullptr && resumed_.loss_scale.defined()) steps_->scaler()->set_state(resumed_.loss_scale);
+  if (resumed_.order.defined()) {
+    pending_ = EpochCursor{resumed_.order.to(device_), resumed_.loss_sum.to(device_), resumed_.correct.to(device_),
+                           resumed_.batch, resumed_.epoch_seconds};
+  }
+  run_dir_ = path.parent_path().parent_path();
+  finish_only_ = reports_pending(resumed_, c_, report_status(run_dir_));
+  const int64_t patience = c_.train.early_stopping.patience;
+  if (!finish_only_ && !resumed_.order.defined() && patience > 0 &&
+      record_.selection.evals_without_improvement >= patience) {
+    throw UsageError(format("%s: the run stopped early after epoch %lld (no val_accuracy improvement in %lld validation "
+                            "passes)",
+                            path.string().c_str(), static_cast<long long>(record_.history.size()),
+                            static_cast<long long>(record_.selection.evals_without_improvement)),
+                     "to train further, raise the patience: --resume ... --set train.early_stopping.patience=N");
+  }
+  if (static_cast<int64_t>(record_.history.size()) >= c_.train.epochs && !finish_only_) {
+    throw UsageError(path.string() + ": the run already completed " + std::to_string(record_.history.size()) +
+                         " of train.epochs=" + std::to_string(c_.train.epochs) + " epochs",
+                     "to train further, raise the epoch count: --resume ... --set train.epochs=N");
+  }
+}
+
+// The run directory, its log and first reports; the per-run helpers (progress, signals, timers, monitor).
+void Run::open() {
+  if (resuming()) {
+    if (const int stale = fs::remove_stale_temp_files(run_dir_); stale > 0) {
+      log::info("resume: removed " + std::to_string(stale) + " temporary file(s) of an interrupted write");
+    }
+    if (!record_.segments.empty()) record_.segments.back().how = how_segment_ended(record_.segments.back(), run_dir_);
+  } else {
+    run_dir_ = fs::create_run_dir(c_.run.output_dir, c_.run.name);
+  }
+  last_pt_ = run_dir_ / "checkpoints" / "last.pt";
+  best_pt_ = run_dir_ / "checkpoints" / "best.pt";
+  log::set_file((run_dir_ / "train.log").string());
+  if (options_.on_run_dir) options_.on_run_dir(run_dir_);
+  if (resuming()) {
+    log::info(format("resuming %s at epoch %lld, batch %lld (step %lld)", options_.resume_from.string().c_str(),
+                     static_cast<long long>(resumed_.epoch + 1), static_cast<long long>(resumed_.batch),
+                     static_cast<long long>(resumed_.step)));
+  }
+  record_.run_dir = run_dir_;
+  record_.command_line = options_.command_line;
+  record_.host = host_name();
+  record_.environment = device::environment(device_);
+  record_.config = config::to_json(c_);
+  record_.config_sha256 = report::sha256_hex(record_.config.dump());
+  record_.dataset = dataset_json(d_);
+  record_.model = model::summary_json(m_);
+  record_.selection.monitor = val_.size() > 0 ? "val_accuracy" : "";
+  record_.segments.push_back({report::utc_now(), "", "running", record_.step, record_.step, 0.0});
+  report::write_json(run_dir_ / "config.json", record_.config);
+  describe();
+  progress_ = std::make_unique<report::Progress>(c_.train.epochs, steps_per_epoch_, c_.train.batch_size,
+                                                 c_.train.log_interval, options_.show_progress);
+  signals_ = std::make_unique<StopSignalGuard>();
+  timer_ = std::make_unique<StepTimer>(device_);
+  sampler_ = std::make_unique<device::Monitor>(device::monitor_options(device_, options_.monitor_interval_s));
+  watch_ = std::make_unique<FiniteWatch>(device_, record_.step);
+  write_reports("running");
+}
+
+// The console shows what a person reads (device, data, changed settings, the model); every setting goes to
+// train.log (and the console with -v).
+void Run::describe() const {
+  log::info("run directory: " + run_dir_.string());
+  log::info("device: " + device_.str() + ", threads: " + std::to_string(threads_) +
             (device::allocator_tuned() ? ", allocator: tuned" : ", allocator: glibc defaults"));
-  if (device.is_cuda()) {
+  const nlohmann::json& env = record_.environment;
+  if (device_.is_cuda()) {
     log::info("CUDA: " + env["device_name"].get<std::string>() + "; LibTorch " + env["libtorch_version"].get<std::string>() +
               " built for CUDA " + env["libtorch_cuda"].dump() + ", runtime " + env["cuda_runtime"].dump() + ", cuDNN " +
               env["cudnn"].dump());
+    log::info(graphs_.use ? "CUDA graphs: on (the step is captured after " + std::to_string(StepRunner::kWarmupSteps) +
+                                " eager warm-up steps)"
+                          : "CUDA graphs: off (" + graphs_.reason + ")");
   }
-  log::info("data: " + d.info->name + " from " + d.root.string() + ": train " + std::to_string(d.train.size()) +
-            ", val " + std::to_string(d.val.size()) + ", test " + std::to_string(d.test.size()));
-  log::info("settings:");
-  const nlohmann::json flat = config::to_json(c).flatten();
-  for (auto it = flat.begin(); it != flat.end(); ++it) {
-    if (it.key().rfind("/model/", 0) == 0) continue;  // the layer table below shows the model
-    log::info("  " + it.key().substr(1) + " = " + it.value().dump());
+  log::info(format("data: %s from %s: train %lld, val %lld, test %lld", d_.info->name.c_str(), d_.root.string().c_str(),
+                   static_cast<long long>(d_.train.size()), static_cast<long long>(d_.val.size()),
+                   static_cast<long long>(d_.test.size())));
+  if (val_.size() == 0) log::info("no validation split: the final model is the result (no selection)");
+  const std::string changed = changed_settings(c_);
+  log::info("settings changed from the defaults: " + (changed.empty() ? "none" : changed));
+  const nlohmann::json flat = record_.config.flatten();
+  for (auto it = flat.begin(); it != flat.end(); ++it) log::debug("  " + it.key().substr(1) + " = " + it.value().dump());
+  log::info("model:\n" + model::summary_table(m_));
+}
+
+// ---- train ----
+
+EpochCursor Run::train_epoch(int64_t epoch) {
+  m_.net->train();
+  progress_->start_epoch(epoch);
+  epoch_start_ = Clock::now();
+  const auto on_device = torch::TensorOptions().device(device_);
+  EpochCursor e = pending_ ? *std::exchange(pending_, std::nullopt)
+                           : EpochCursor{torch::randperm(train_.size(), on_device.dtype(torch::kInt64)),
+                                         torch::zeros({}, on_device.dtype(torch::kFloat)),
+                                         torch::zeros({}, on_device.dtype(torch::kInt64))};
+  for (int64_t b = e.next_batch; b < steps_per_epoch_; ++b) {
+    if (stop_requested()) {
+      e.next_batch = b;
+      save(last_pt_, &e, e.seconds_before + seconds_since(epoch_start_));
+      interrupted(format("interrupted at epoch %lld, step %lld; checkpoint saved to %s", static_cast<long long>(epoch),
+                         static_cast<long long>(record_.step), last_pt_.string().c_str()),
+                  run_dir_);
+    }
+    timer_->start();
+    optimizer_->set_lr(lr_at(c_.train.scheduler, schedule_, record_.step));
+    const StepOutput out = steps_->run(e.order, b);
+    watch_->observe(out.loss);
+    ++record_.step;
+    e.loss_sum += out.loss;
+    e.correct += out.correct;
+    timer_->stop();
+    after_step(e, b);
+  }
+  progress_->clear();
+  check_finite();
+  e.seconds_before += seconds_since(epoch_start_);
+  e.next_batch = steps_per_epoch_;
+  return e;
+}
+
+// Progress, the divergence check at log lines, step checkpoints, the test hook.
+void Run::after_step(EpochCursor& e, int64_t b) {
+  const bool show = progress_->due(b);
+  if (show || record_.step % c_.train.log_interval == 0) check_finite();
+  if (show) {
+    progress_->show(b, e.loss_sum.item<double>() / static_cast<double>(b + 1),
+                    e.correct.item<double>() / static_cast<double>((b + 1) * c_.train.batch_size));
+  }
+  config::Interval every;
+  config::parse_interval(c_.train.checkpoint_every, every);
+  if (every.steps && record_.step % every.count == 0 && b + 1 < steps_per_epoch_) {
+    const auto checkpoint_start = Clock::now();
+    e.next_batch = b + 1;
+    save(last_pt_, &e, e.seconds_before + seconds_since(epoch_start_));
+    record_.timings.checkpoint_s += seconds_since(checkpoint_start);
+  }
+  if (options_.after_step) options_.after_step(record_.step);
+}
+
+// ---- end of an epoch ----
+
+// Returns true when the run stops early.
+bool Run::end_epoch(int64_t epoch, EpochCursor& e) {
+  timer_->collect();
+  record_.timings.step_seconds = timer_->seconds();
+  record_.timings.first_step_s = timer_->first_step_seconds();
+  report::EpochRecord r;
+  r.epoch = epoch;
+  r.lr = lr_at(c_.train.scheduler, schedule_, record_.step - 1);  // the epoch's last step
+  r.train_seconds = e.seconds_before;
+  r.images_per_second = static_cast<double>(steps_per_epoch_ * c_.train.batch_size) / r.train_seconds;
+  r.train_loss = e.loss_sum.item<double>() / static_cast<double>(steps_per_epoch_);
+  r.train_accuracy = e.correct.item<double>() / static_cast<double>(steps_per_epoch_ * c_.train.batch_size);
+  evaluate_epoch(r, e);
+  record_.timings.train_s += r.train_seconds;
+  record_.timings.eval_s += r.eval_seconds;
+  record_.history.push_back(r);
+  const bool improved = select(r);
+  const int64_t patience = c_.train.early_stopping.patience;
+  const bool stop_early = patience > 0 && record_.selection.evals_without_improvement >= patience;
+  const bool last_epoch = epoch == c_.train.epochs || stop_early;
+  const auto checkpoint_start = Clock::now();
+  if (improved) save(best_pt_);  // before last.pt: see reports_pending
+  config::Interval every;
+  config::parse_interval(c_.train.checkpoint_every, every);
+  if (every.steps || epoch % every.count == 0 || last_epoch) save(last_pt_);
+  record_.timings.checkpoint_s += seconds_since(checkpoint_start);
+  write_reports("running");
+  log_epoch(r, improved);
+  if (stop_early) {
+    log::info(format("early stopping: no val_accuracy improvement in %lld validation pass(es)",
+                     static_cast<long long>(record_.selection.evals_without_improvement)));
+  }
+  return stop_early;
+}
+
+// Validation and (unless eval.test_during_training is false) test, every eval.every epochs and after the last.
+// A stop request during it saves the epoch's position (all batches trained) and ends the run as interrupted.
+void Run::evaluate_epoch(report::EpochRecord& r, EpochCursor& e) {
+  r.val_loss = r.val_accuracy = r.test_loss = r.test_accuracy = kNaN;
+  if (r.epoch % c_.eval.every != 0 && r.epoch != c_.train.epochs) return;
+  const auto eval_start = Clock::now();
+  if (val_.size() > 0) {
+    const EvalResult v = evaluate_split(m_.net, val_, "val");
+    r.val_loss = v.loss;
+    r.val_accuracy = v.accuracy;
+  }
+  if (c_.eval.test_during_training) {
+    const EvalResult t = evaluate_split(m_.net, test_, "test");
+    r.test_loss = t.loss;
+    r.test_accuracy = t.accuracy;
+    record_.final_test = eval_json(t, d_.info->class_names);
+    final_test_epoch_ = r.epoch;
+  }
+  r.eval_seconds = seconds_since(eval_start);
+  progress_->set_eval_seconds(r.eval_seconds / static_cast<double>(c_.eval.every));
+  if (stop_requested()) {
+    save(last_pt_, &e, e.seconds_before);
+    interrupted(format("interrupted while evaluating epoch %lld; checkpoint saved to %s (its evaluation runs again on "
+                       "resume)",
+                       static_cast<long long>(r.epoch), last_pt_.string().c_str()),
+                run_dir_);
   }
 }
 
-nlohmann::json dataset_json(const data::Dataset& d) {
-  return {{"name", d.info->name},     {"root", d.root.string()},   {"train", d.train.size()},
-          {"val", d.val.size()},      {"test", d.test.size()},     {"classes", d.info->class_names},
-          {"image_shape", std::vector<int64_t>{d.train.images.size(1), d.train.images.size(2), d.train.images.size(3)}},
-          {"normalize", {{"mean", d.info->mean}, {"std", d.info->std}}}};
+// Model selection on the validation split; returns whether this epoch's model is the best so far.
+bool Run::select(const report::EpochRecord& r) {
+  report::Selection& s = record_.selection;
+  if (s.monitor.empty() || !std::isfinite(r.val_accuracy)) return false;
+  if (r.val_accuracy > s.value + c_.train.early_stopping.min_delta) {
+    s.value = r.val_accuracy;
+    s.epoch = r.epoch;
+    s.evals_without_improvement = 0;
+    return true;
+  }
+  ++s.evals_without_improvement;
+  return false;
+}
+
+// ---- finish ----
+
+RunResult Run::finish() {
+  if (finish_only_) log::info("resume: training had finished when the run was stopped; completing its reports");
+  const auto last = static_cast<int64_t>(record_.history.size());
+  const report::Selection& selection = record_.selection;
+  if (final_test_epoch_ != last) {
+    const EvalResult t = evaluate_split(m_.net, test_, "test");
+    record_.final_test = eval_json(t, d_.info->class_names);
+    record_.history.back().test_loss = t.loss;
+    record_.history.back().test_accuracy = t.accuracy;
+  }
+  if (selection.epoch == last) {
+    record_.selected_test = record_.final_test;
+  } else if (selection.epoch > 0) {
+    LoadedCheckpoint best = load_checkpoint(best_pt_);
+    best.model.net->to(device_);
+    record_.selected_test = eval_json(evaluate_split(best.model.net, test_, "test"), d_.info->class_names);
+  }
+  if (stop_requested()) {
+    interrupted("interrupted during the final evaluation; training is complete and saved in " + last_pt_.string(),
+                run_dir_);
+  }
+  sampler_->stop();
+  for (const std::string& warning : device::monitor_warnings(sampler_->samples())) log::warn(warning);
+  const std::string status = last < c_.train.epochs ? "early_stopped" : "completed";
+  write_reports(status);
+  const bool selected = selection.epoch > 0;
+  const nlohmann::json& headline = selected ? record_.selected_test : record_.final_test;
+  const RunResult result{run_dir_,      status,
+                         selected ? "best.pt" : "final",
+                         selected ? selection.epoch : last,
+                         headline["accuracy"].get<double>(),
+                         record_.final_test["accuracy"].get<double>(),
+                         last};
+  print_summary(result);
+  log::set_file("");
+  return result;
+}
+
+// Leaves report.json and train.log saying how the run ended, then lets the error go on to main(). A LibTorch
+// out-of-memory error becomes a DeviceError (exit 6); any other non-dltrain exception is a bug (exit 1).
+void Run::end_with_error() {
+  std::exception_ptr error = std::current_exception();
+  std::string status = "failed", message, hint;
+  try {
+    throw;
+  } catch (const Error& e) {
+    if (dynamic_cast<const Interrupted*>(&e) != nullptr) status = "interrupted";
+    if (dynamic_cast<const TrainingDiverged*>(&e) != nullptr) status = "diverged";
+    message = e.what();
+    hint = e.hint();
+  } catch (const c10::Error& e) {
+    message = e.what_without_backtrace();
+    hint = "this is a bug in dltrain; please report it with the command line";
+    if (device::is_out_of_memory(e)) {
+      error = std::make_exception_ptr(DeviceError("out of memory: " + message, device::kOutOfMemoryHint));
+      message = "out of memory: " + message;
+      hint = device::kOutOfMemoryHint;
+    }
+  } catch (const std::exception& e) {
+    message = e.what();
+    hint = "this is a bug in dltrain; please report it with the command line";
+  } catch (...) {
+    message = "unknown exception";
+  }
+  if (!run_dir_.empty()) {
+    log::to_file("run ended (" + status + "): " + message + (hint.empty() ? "" : "; hint: " + hint), log::Level::kError);
+    try {
+      write_reports(status, {{"message", message}, {"hint", hint}});
+    } catch (const std::exception&) {
+      // The disk that failed the run may fail this too; the original error is the one to report.
+    }
+  }
+  log::set_file("");
+  std::rethrow_exception(error);
+}
+
+// ---- helpers ----
+
+EvalResult Run::evaluate_split(torch::nn::Sequential& net, const data::Split& split, const std::string& name) {
+  log::debug("evaluating " + name + ": " + std::to_string(split.size()) + " images");
+  const EvalResult r = evaluate(net, split, c_.eval.batch_size, *normalize_, d_.num_classes(), precision_,
+                                [&](int64_t done, int64_t total) {
+                                  progress_->show_eval(name, done, total);
+                                  return !stop_requested();
+                                });
+  progress_->clear();
+  return r;
 }
 
 // Stops the run when a training loss so far was NaN or Inf, naming the first such step. Called at log lines, before
 // every checkpoint write (so that no checkpoint holds the weights such a step produced) and at the end of an epoch.
-void check_finite(const FiniteWatch& watch, int64_t steps_per_epoch, const RunState& s) {
-  const int64_t bad = watch.first_bad_step();
+void Run::check_finite() const {
+  const int64_t bad = watch_->first_bad_step();
   if (bad == 0) return;
-  throw TrainingDiverged("training loss became NaN or Inf at step " + std::to_string(bad) + " (epoch " +
-                             std::to_string((bad - 1) / steps_per_epoch + 1) + ")",
+  throw TrainingDiverged(format("training loss became NaN or Inf at step %lld (epoch %lld)", static_cast<long long>(bad),
+                                static_cast<long long>((bad - 1) / steps_per_epoch_ + 1)),
                          "lower train.optimizer.lr, set train.grad_clip (e.g. 1.0), or check the data; checkpoints "
-                         "saved before it (if any) are intact in " + (s.run_dir / "checkpoints").string());
+                         "saved before it (if any) are intact in " + (run_dir_ / "checkpoints").string());
 }
 
-nlohmann::json report_json(const config::Config& c, const RunState& s, const std::string& status) {
-  nlohmann::json epochs = nlohmann::json::array();
-  for (const auto& r : s.history) epochs.push_back(report::to_json(r));
-  const double total = seconds_since(s.start);
-  return {{"status", status},
-          {"run_dir", s.run_dir.string()},
-          {"environment", s.environment},
-          {"config", config::to_json(c)},
-          {"dataset", s.dataset},
-          {"model", s.model},
-          {"epochs", epochs},
-          {"final_test", s.final_test},
-          {"best", {{"epoch", s.best_epoch}, {"monitor", s.monitor}, {"value", s.best_metric},
-                    {"test_accuracy", s.best_epoch > 0 ? s.history[static_cast<size_t>(s.best_epoch - 1)].test_accuracy : kNaN},
-                    {"checkpoint", (s.run_dir / "checkpoints" / "best.pt").string()}}},
-          {"timings", {{"data_load_s", s.data_load_s}, {"first_step_s", s.first_step_s}, {"train_s", s.train_s},
-                       {"eval_s", s.eval_s}, {"checkpoint_s", s.checkpoint_s}, {"total_s", total},
-                       {"step_time", report::step_time_summary(s.step_seconds)}}},
-          {"monitor", s.sampler != nullptr ? s.sampler->report() : nlohmann::json(nullptr)},
-          {"peak_rss_mib", device::peak_rss_mib()}};
-}
-
-// A checkpoint at the end of the run's last epoch (all planned epochs, or early stopping) whose reports were never
-// written: kill -9 between last.pt and report.json. Resuming it with the same epoch count completes the reports.
-bool reports_pending(const CheckpointMeta& meta, const config::Config& c, const std::string& report_status) {
-  const int64_t planned = meta.config.value(nlohmann::json::json_pointer("/train/epochs"), int64_t{0});
-  const bool stopped_early = c.train.early_stopping.patience > 0 &&
-                             meta.epochs_without_improvement >= c.train.early_stopping.patience;
-  return !meta.order.defined() && planned == c.train.epochs && (meta.epoch >= planned || stopped_early) &&
-         report_status != "completed" && report_status != "early_stopped";
-}
-
-// The status report.json gives a run, or "" when it is missing or unreadable.
-std::string report_status(const std::filesystem::path& run_dir) {
-  try {
-    return nlohmann::json::parse(fs::read_file(run_dir / "report.json")).value("status", "");
-  } catch (const std::exception&) {
-    return "";
-  }
-}
-
-// The current epoch's data order and running sums: what a mid-epoch checkpoint must hold.
-struct EpochCursor {
-  torch::Tensor order, loss_sum, correct;
-  int64_t next_batch = 0;
-  double seconds_before = 0.0;  // training time spent in this epoch before a resume
-};
-
-EpochCursor new_epoch(int64_t examples, const torch::TensorOptions& on_device) {
-  return {torch::randperm(examples, on_device.dtype(torch::kInt64)), torch::zeros({}, on_device.dtype(torch::kFloat)),
-          torch::zeros({}, on_device.dtype(torch::kInt64))};
-}
-
-EpochCursor resumed_epoch(const CheckpointMeta& meta, const torch::Device& device) {
-  return {meta.order.to(device), meta.loss_sum.to(device), meta.correct.to(device), meta.batch, meta.epoch_seconds};
-}
-
-// `cursor` is null at an epoch boundary; `epoch_seconds` is the time spent so far in a cut epoch.
-CheckpointMeta checkpoint_meta(const config::Config& c, const RunState& s, const data::Dataset& d,
-                               const torch::Device& device, const EpochCursor* cursor = nullptr,
-                               double epoch_seconds = 0.0) {
-  CheckpointMeta meta;
-  meta.epoch = static_cast<int64_t>(s.history.size());
-  meta.step = s.step;
-  meta.best_metric = s.best_metric;
-  meta.best_epoch = s.best_epoch;
-  meta.epochs_without_improvement = s.epochs_without_improvement;
-  meta.config = config::to_json(c);
-  meta.info = {{"dataset", d.info->name},
-               {"num_classes", d.num_classes()},
-               {"input_shape", s.model["input_shape"]},
-               {"metrics", s.history.empty() ? nlohmann::json(nullptr) : report::to_json(s.history.back())}};
-  for (const auto& r : s.history) meta.history.push_back(report::to_json(r));
+// A checkpoint at the end of epoch record_.history.size(), or in the middle of the next one (`cursor`).
+void Run::save(const std::filesystem::path& path, const EpochCursor* cursor, double epoch_seconds) {
+  check_finite();
+  touch_segment("running");
+  CheckpointMeta meta = checkpoint_meta(record_);
   if (cursor != nullptr) {
     meta.batch = cursor->next_batch;
     meta.order = cursor->order;
@@ -181,303 +559,65 @@ CheckpointMeta checkpoint_meta(const config::Config& c, const RunState& s, const
     meta.correct = cursor->correct;
     meta.epoch_seconds = epoch_seconds;
   }
-  capture_rng(meta, device);
-  if (s.scaler != nullptr) meta.loss_scale = s.scaler->state();
-  return meta;
+  capture_rng(meta, device_);
+  if (steps_->scaler() != nullptr) meta.loss_scale = steps_->scaler()->state();
+  save_checkpoint(path, meta, *m_.net, *optimizer_);
 }
 
-// Takes over a checkpoint's position: history, step count, best model, early-stopping count.
-void restore_state(const CheckpointMeta& meta, RunState& s) {
-  for (const auto& j : meta.history) s.history.push_back(report::epoch_record_from_json(j));
-  for (const auto& r : s.history) {
-    s.train_s += r.train_seconds;
-    s.eval_s += r.eval_seconds;
-  }
-  s.step = meta.step;
-  s.best_metric = meta.best_metric;
-  s.best_epoch = meta.best_epoch;
-  s.epochs_without_improvement = meta.epochs_without_improvement;
+void Run::write_reports(const std::string& status, const nlohmann::json& error) {
+  touch_segment(status);
+  record_.monitor = sampler_ ? sampler_->report() : nlohmann::json(nullptr);
+  record_.peak_rss_mib = device::peak_rss_mib();
+  report::write_metrics_csv(run_dir_ / "metrics.csv", record_.history);
+  report::write_json(run_dir_ / "report.json", report::run_report_json(record_, status, error));
 }
 
-void log_config_changes(const nlohmann::json& before, const nlohmann::json& after) {
-  const nlohmann::json old_flat = before.flatten(), new_flat = after.flatten();
-  for (auto it = new_flat.begin(); it != new_flat.end(); ++it) {
-    const auto was = old_flat.find(it.key());
-    if (was == old_flat.end() || *was != it.value()) {
-      log::info("resume: " + it.key().substr(1) + " changed: " + (was == old_flat.end() ? "(unset)" : was->dump()) +
-                " -> " + it.value().dump());
-    }
-  }
+void Run::touch_segment(const std::string& how) {
+  report::Segment& s = record_.segments.back();
+  s.ended_utc = report::utc_now();
+  s.how = how;
+  s.last_step = record_.step;
+  s.seconds = seconds_since(start_);
 }
 
-void log_epoch(const config::Config& c, const report::EpochRecord& r, bool has_val, bool improved) {
-  char val_text[64] = "";
-  if (has_val) std::snprintf(val_text, sizeof(val_text), "val loss %.4f acc %.2f%%", r.val_loss, 100.0 * r.val_accuracy);
-  char line[320];
-  std::snprintf(line, sizeof(line),
-                "epoch %lld/%lld  train loss %.4f acc %.2f%%  %s  test loss %.4f acc %.2f%%  lr %.3g  %.1f s  %.0f img/s%s",
-                static_cast<long long>(r.epoch), static_cast<long long>(c.train.epochs), r.train_loss,
-                100.0 * r.train_accuracy, val_text, r.test_loss, 100.0 * r.test_accuracy, r.lr, r.train_seconds,
-                r.images_per_second, improved ? "  *best" : "");
+void Run::log_epoch(const report::EpochRecord& r, bool improved) const {
+  std::string line = format("epoch %lld/%lld  train loss %.4f acc %.2f%%", static_cast<long long>(r.epoch),
+                            static_cast<long long>(c_.train.epochs), r.train_loss, 100.0 * r.train_accuracy);
+  if (std::isfinite(r.val_accuracy)) line += format("  val loss %.4f acc %.2f%%", r.val_loss, 100.0 * r.val_accuracy);
+  if (std::isfinite(r.test_accuracy)) line += format("  test loss %.4f acc %.2f%%", r.test_loss, 100.0 * r.test_accuracy);
+  line += format("  lr %.3g  %.1f s  %.0f img/s%s", r.lr, r.train_seconds, r.images_per_second, improved ? "  *best" : "");
   log::info(line);
 }
 
-void print_summary(const RunState& s, const report::EpochRecord& last, const train::EvalResult& test) {
-  char line[512];
-  std::snprintf(line, sizeof(line),
-                "done: test accuracy %.2f%% ± %.2f%% (loss %.4f) after %zu epoch(s), %s training, %s total; "
-                "best epoch %lld (%s %.2f%%); %.0f img/s; peak RSS %.0f MiB",
-                100.0 * test.accuracy, 100.0 * report::accuracy_stderr(test.accuracy, test.total), test.loss,
-                s.history.size(), report::format_duration(s.train_s).c_str(),
-                report::format_duration(seconds_since(s.start)).c_str(), static_cast<long long>(s.best_epoch),
-                s.monitor.c_str(), 100.0 * s.best_metric, last.images_per_second, device::peak_rss_mib());
-  log::info(line);
-  const nlohmann::json steps = report::step_time_summary(s.step_seconds);
-  std::snprintf(line, sizeof(line),
-                "timings: data load %.2f s, first step %.3f s, steps %.2f ms median / %.2f ms p95, eval %.2f s, "
-                "checkpoints %.2f s",
-                s.data_load_s, s.first_step_s, steps.is_null() ? kNaN : steps["median_ms"].get<double>(),
-                steps.is_null() ? kNaN : steps["p95_ms"].get<double>(), s.eval_s, s.checkpoint_s);
-  log::info(line);
-  const std::string monitor = s.sampler != nullptr ? s.sampler->summary_line() : "";
+void Run::print_summary(const RunResult& result) const {
+  const nlohmann::json& test = result.result_model == "best.pt" ? record_.selected_test : record_.final_test;
+  const std::string whose =
+      result.result_model == "best.pt"
+          ? format("best.pt, epoch %lld, chosen by val accuracy %.2f%%", static_cast<long long>(result.result_epoch),
+                   100.0 * record_.selection.value)
+          : format("the final model, epoch %lld; no validation split, so no selection",
+                   static_cast<long long>(result.result_epoch));
+  log::info(format("done: test accuracy %.2f%% ± %.2f%% (loss %.4f) of %s", 100.0 * result.test_accuracy,
+                   100.0 * test["accuracy_stderr"].get<double>(), test["loss"].get<double>(), whose.c_str()));
+  const report::Timings& t = record_.timings;
+  const nlohmann::json steps = report::step_time_summary(t.step_seconds);
+  log::info(format("%lld epoch(s), %s training, %s total; %.0f img/s; peak RSS %.0f MiB",
+                   static_cast<long long>(result.epochs_run), report::format_duration(t.train_s).c_str(),
+                   report::format_duration(seconds_since(start_)).c_str(), record_.history.back().images_per_second,
+                   record_.peak_rss_mib));
+  log::info(format("timings: data load %.2f s, first step %.3f s, steps %.2f ms median / %.2f ms p95, eval %.2f s, "
+                   "checkpoints %.2f s",
+                   t.data_load_s, t.first_step_s, steps.is_null() ? kNaN : steps["median_ms"].get<double>(),
+                   steps.is_null() ? kNaN : steps["p95_ms"].get<double>(), t.eval_s, t.checkpoint_s));
+  const std::string monitor = sampler_->summary_line();
   if (!monitor.empty()) log::info(monitor);
-  log::info("reports: " + (s.run_dir / "report.json").string() + ", metrics.csv; checkpoints: " +
-            (s.run_dir / "checkpoints").string() + "/{best,last}.pt");
+  log::info("reports: " + (run_dir_ / "report.json").string() + ", metrics.csv; checkpoints: " +
+            (run_dir_ / "checkpoints").string() + (result.result_model == "best.pt" ? "/{best,last}.pt" : "/last.pt"));
 }
 
 }  // namespace
 
-RunResult run_training(const config::Config& c, const RunOptions& options) {
-  RunState s;
-  const bool resuming = !options.resume_from.empty();
-
-  // Set up: device, threads, seed, data, model, optimizer, run directory.
-  const torch::Device device = device::resolve(c.train.device);
-  const Precision precision = parse_precision(c.train.precision);
-  check_precision(precision, device);
-  const GraphChoice graphs = choose_cuda_graphs(c.train.cuda_graphs, device, precision);
-  set_math_mode(precision, c.train.deterministic);
-  const int threads = device::configure_threads(c.train.threads);
-  torch::manual_seed(static_cast<uint64_t>(c.run.seed));
-  auto t0 = Clock::now();
-  const data::Dataset d = data::load_dataset(c.data, c.run.seed);
-  check_batch_arithmetic(c, d);
-  model::Model m = model::build(c.model, {d.train.images.size(1), d.train.images.size(2), d.train.images.size(3)},
-                                d.num_classes());
-  m.net->to(device, parameter_dtype(precision));
-  const auto optimizer = std::make_unique<DeviceOptimizer>(m.net->parameters(), c.train.optimizer);
-  const data::Split train = data::to_device(d.train, device);
-  const data::Split val = data::to_device(d.val, device);
-  const data::Split test = data::to_device(d.test, device);
-  s.data_load_s = seconds_since(t0);
-
-  CheckpointMeta resumed;
-  bool finish_reports = false;  // resuming a run that had trained everything but not written its reports
-  if (resuming) {
-    resumed = restore_checkpoint(options.resume_from, *m.net, *optimizer);
-    restore_state(resumed, s);
-    restore_rng(resumed, device);  // after the model's initialisation drew from the generator
-    s.run_dir = options.resume_from.parent_path().parent_path();
-    if (const int stale = fs::remove_stale_temp_files(s.run_dir); stale > 0) {
-      log::info("resume: removed " + std::to_string(stale) + " temporary file(s) of an interrupted write");
-    }
-    const std::string saved_precision =
-        resumed.config.value(nlohmann::json::json_pointer("/train/precision"), std::string("fp32"));
-    if (saved_precision != c.train.precision) {
-      throw UsageError(options.resume_from.string() + ": the run trained in " + saved_precision +
-                           "; --resume cannot change train.precision to " + c.train.precision,
-                       "resume in " + saved_precision + ", or start a new run");
-    }
-    finish_reports = reports_pending(resumed, c, report_status(s.run_dir));
-    if (static_cast<int64_t>(s.history.size()) >= c.train.epochs && !finish_reports) {
-      throw UsageError(options.resume_from.string() + ": the run already completed " + std::to_string(s.history.size()) +
-                           " of train.epochs=" + std::to_string(c.train.epochs) + " epochs",
-                       "to train further, raise the epoch count: --resume ... --set train.epochs=N");
-    }
-  } else {
-    s.run_dir = fs::create_run_dir(c.run.output_dir, c.run.name);
-  }
-  log::set_file((s.run_dir / "train.log").string());
-  if (resuming) {
-    log::info("resuming " + options.resume_from.string() + " at epoch " + std::to_string(resumed.epoch + 1) +
-              ", batch " + std::to_string(resumed.batch) + " (step " + std::to_string(resumed.step) + ")");
-    log_config_changes(resumed.config, config::to_json(c));
-  }
-  report::write_json(s.run_dir / "config.json", config::to_json(c));
-  s.environment = device::environment(device);
-  s.dataset = dataset_json(d);
-  s.model = model::summary_json(m);
-  s.monitor = val.size() > 0 ? "val_accuracy" : "test_accuracy";
-  print_settings(c, device, threads, d, s.run_dir, s.environment);
-  log::info("model:\n" + model::summary_table(m));
-
-  const data::Normalizer normalize{d.info->mean, d.info->std, parameter_dtype(precision)};
-  const int64_t batch_size = c.train.batch_size;
-  const int64_t steps_per_epoch = data::train_batches(train.size(), batch_size);
-  const ScheduleShape schedule{c.train.optimizer.lr, steps_per_epoch, c.train.epochs};
-  const StepSettings step_settings{
-      torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(c.train.label_smoothing), c.train.grad_clip,
-      precision, device};
-  StepRunner steps(m.net, *optimizer, step_settings, train, batch_size, normalize, graphs.use);
-  s.scaler = steps.scaler();
-  if (s.scaler != nullptr && resumed.loss_scale.defined()) s.scaler->set_state(resumed.loss_scale);
-  if (device.is_cuda()) {
-    log::info(graphs.use ? "CUDA graphs: on (the step is captured after " + std::to_string(StepRunner::kWarmupSteps) +
-                               " eager warm-up steps)"
-                         : "CUDA graphs: off (" + graphs.reason + ")");
-  }
-  const auto on_device = torch::TensorOptions().device(device);
-  config::Interval checkpoint_every;
-  config::parse_interval(c.train.checkpoint_every, checkpoint_every);
-  const std::filesystem::path last_pt = s.run_dir / "checkpoints" / "last.pt";
-  const std::filesystem::path best_pt = s.run_dir / "checkpoints" / "best.pt";
-  report::Progress progress(c.train.epochs, steps_per_epoch, batch_size, c.train.log_interval, options.show_progress);
-  const StopSignalGuard signals;
-  StepTimer timer(device);
-  device::Monitor sampler(device::monitor_options(device, options.monitor_interval_s));
-  s.sampler = &sampler;
-  std::string status = "completed";
-  train::EvalResult test_result;
-  FiniteWatch watch(device, s.step);
-  std::optional<EpochCursor> pending;
-  if (resuming && resumed.order.defined()) pending = resumed_epoch(resumed, device);
-  report::write_json(s.run_dir / "report.json", report_json(c, s, "running"));
-
-  try {
-    for (int64_t epoch = static_cast<int64_t>(s.history.size()) + 1; !finish_reports && epoch <= c.train.epochs; ++epoch) {
-      m.net->train();
-      progress.start_epoch(epoch);
-      const auto epoch_start = Clock::now();
-      EpochCursor e = pending ? *std::exchange(pending, std::nullopt) : new_epoch(train.size(), on_device);
-      double lr = c.train.optimizer.lr;
-      // last.pt in the middle of this epoch: the next batch to train is `next_batch`.
-      const auto save_mid_epoch = [&](int64_t next_batch) {
-        check_finite(watch, steps_per_epoch, s);
-        e.next_batch = next_batch;
-        save_checkpoint(last_pt, checkpoint_meta(c, s, d, device, &e, e.seconds_before + seconds_since(epoch_start)),
-                        *m.net, *optimizer);
-      };
-      for (int64_t b = e.next_batch; b < steps_per_epoch; ++b) {
-        if (stop_requested()) {
-          save_mid_epoch(b);
-          throw Interrupted("interrupted at epoch " + std::to_string(epoch) + ", step " + std::to_string(s.step) +
-                                "; checkpoint saved to " + last_pt.string(),
-                            "continue with: dltrain train --resume " + s.run_dir.string());
-        }
-        timer.start();
-        lr = lr_at(c.train.scheduler, schedule, s.step);
-        optimizer->set_lr(lr);
-        const StepOutput out = steps.run(e.order, b);
-        watch.observe(out.loss);
-        ++s.step;
-        e.loss_sum += out.loss;
-        e.correct += out.correct;
-        timer.stop();
-        const bool show = progress.due(b);
-        if (show || s.step % c.train.log_interval == 0) check_finite(watch, steps_per_epoch, s);
-        if (show) {
-          progress.show(b, e.loss_sum.item<double>() / static_cast<double>(b + 1),
-                        e.correct.item<double>() / static_cast<double>((b + 1) * batch_size));
-        }
-        if (checkpoint_every.steps && s.step % checkpoint_every.count == 0 && b + 1 < steps_per_epoch) {
-          const auto checkpoint_start = Clock::now();
-          save_mid_epoch(b + 1);
-          s.checkpoint_s += seconds_since(checkpoint_start);
-        }
-        if (options.after_step) options.after_step(s.step);
-      }
-      progress.end_epoch();
-      check_finite(watch, steps_per_epoch, s);
-      timer.collect();
-      s.step_seconds = timer.seconds();
-      s.first_step_s = timer.first_step_seconds();
-
-      // End of epoch: metrics, evaluation, early stopping, checkpoints.
-      report::EpochRecord r;
-      r.epoch = epoch;
-      r.lr = lr;
-      r.train_seconds = e.seconds_before + seconds_since(epoch_start);
-      r.images_per_second = static_cast<double>(steps_per_epoch * batch_size) / r.train_seconds;
-      r.train_loss = e.loss_sum.item<double>() / static_cast<double>(steps_per_epoch);
-      r.train_accuracy = e.correct.item<double>() / static_cast<double>(steps_per_epoch * batch_size);
-      s.train_s += r.train_seconds;
-      const auto eval_start = Clock::now();
-      r.val_loss = r.val_accuracy = kNaN;
-      if (val.size() > 0) {
-        const train::EvalResult v = evaluate(m.net, val, c.eval.batch_size, normalize, d.num_classes(), precision);
-        r.val_loss = v.loss;
-        r.val_accuracy = v.accuracy;
-      }
-      test_result = evaluate(m.net, test, c.eval.batch_size, normalize, d.num_classes(), precision);
-      r.test_loss = test_result.loss;
-      r.test_accuracy = test_result.accuracy;
-      r.eval_seconds = seconds_since(eval_start);
-      s.eval_s += r.eval_seconds;
-      s.history.push_back(r);
-      s.final_test = eval_json(test_result, d.info->class_names);
-
-      const double monitored = val.size() > 0 ? r.val_accuracy : r.test_accuracy;
-      const bool improved = monitored > s.best_metric + c.train.early_stopping.min_delta;
-      if (improved) {
-        s.best_metric = monitored;
-        s.best_epoch = epoch;
-        s.epochs_without_improvement = 0;
-      } else {
-        ++s.epochs_without_improvement;
-      }
-      const bool stop_early =
-          c.train.early_stopping.patience > 0 && s.epochs_without_improvement >= c.train.early_stopping.patience;
-      const bool last_epoch = epoch == c.train.epochs || stop_early;
-      const auto checkpoint_start = Clock::now();
-      const CheckpointMeta at_epoch_end = checkpoint_meta(c, s, d, device);
-      if (improved) save_checkpoint(best_pt, at_epoch_end, *m.net, *optimizer);  // before last.pt: see reports_pending
-      if (checkpoint_every.steps || epoch % checkpoint_every.count == 0 || last_epoch) {
-        save_checkpoint(last_pt, at_epoch_end, *m.net, *optimizer);
-      }
-      s.checkpoint_s += seconds_since(checkpoint_start);
-      report::write_metrics_csv(s.run_dir / "metrics.csv", s.history);
-      report::write_json(s.run_dir / "report.json", report_json(c, s, last_epoch ? "completed" : "running"));
-      log_epoch(c, r, val.size() > 0, improved);
-      if (stop_early) {
-        log::info("early stopping: no " + s.monitor + " improvement for " + std::to_string(s.epochs_without_improvement) +
-                  " epoch(s)");
-        status = "early_stopped";
-        break;
-      }
-    }
-  } catch (const Error& e) {
-    // The report says how the run ended; the checkpoints already written stay as they are.
-    const std::string ended = dynamic_cast<const Interrupted*>(&e) != nullptr       ? "interrupted"
-                              : dynamic_cast<const TrainingDiverged*>(&e) != nullptr ? "diverged"
-                                                                                     : "failed";
-    nlohmann::json report = report_json(c, s, ended);
-    report["error"] = {{"message", e.what()}, {"hint", e.hint()}};
-    try {
-      report::write_json(s.run_dir / "report.json", report);
-      report::write_metrics_csv(s.run_dir / "metrics.csv", s.history);
-    } catch (const Error&) {
-      // The disk that failed the run may fail this too; the original error is the one to report.
-    }
-    log::set_file("");
-    throw;
-  }
-
-  if (finish_reports) {
-    log::info("resume: training had finished when the run was stopped; completing its reports and best.pt");
-    if (static_cast<int64_t>(s.history.size()) < c.train.epochs) status = "early_stopped";
-    test_result = evaluate(m.net, test, c.eval.batch_size, normalize, d.num_classes(), precision);
-    s.final_test = eval_json(test_result, d.info->class_names);
-    if (s.best_epoch == resumed.epoch) save_checkpoint(best_pt, checkpoint_meta(c, s, d, device), *m.net, *optimizer);
-    report::write_metrics_csv(s.run_dir / "metrics.csv", s.history);
-  }
-  sampler.stop();
-  for (const std::string& warning : device::monitor_warnings(sampler.samples())) log::warn(warning);
-  report::write_json(s.run_dir / "report.json", report_json(c, s, status));
-  print_summary(s, s.history.back(), test_result);
-  log::set_file("");
-  return {s.run_dir, test_result.accuracy, s.history[static_cast<size_t>(s.best_epoch - 1)].test_accuracy,
-          static_cast<int64_t>(s.history.size())};
-}
+RunResult run_training(const config::Config& config, const RunOptions& options) { return Run(config, options).run(); }
 
 std::filesystem::path resume_checkpoint_path(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path)) {

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <string>
 
 #include "dltrain/config/config.hpp"
 
@@ -10,8 +11,11 @@ namespace dltrain::train {
 
 struct RunResult {
   std::filesystem::path run_dir;
-  double test_accuracy = 0.0;       // of the final model
-  double best_test_accuracy = 0.0;  // of the model saved as best.pt
+  std::string status;          // completed or early_stopped
+  std::string result_model;    // "best.pt" (chosen on the validation split) or "final" (no validation split)
+  int64_t result_epoch = 0;    // the epoch whose model that is
+  double test_accuracy = 0.0;  // of that model: the run's headline number
+  double final_test_accuracy = 0.0;  // of the final model
   int64_t epochs_run = 0;
 };
 
@@ -22,13 +26,18 @@ struct RunOptions {
   std::filesystem::path resume_from;
   // Called after every optimizer step with the number of steps done (tests use it to stop a run).
   std::function<void(int64_t step)> after_step;
+  // Called once the run directory exists (or is reopened by --resume), before training starts.
+  std::function<void(const std::filesystem::path& run_dir)> on_run_dir;
   // Seconds between samples of the background monitor (CPU, RSS, and the GPU through NVML); 0: off.
   double monitor_interval_s = 0.5;
+  // The command line that started the run, for report.json.
+  std::string command_line;
 };
 
 // Trains the model described by `config` (flags already applied) and writes the run directory.
-// Everything that can fail on bad input fails before step 0. SIGINT/SIGTERM stop the run after the
-// current step with last.pt and a report marked "interrupted" (Interrupted is thrown).
+// Everything that can fail on bad input fails before step 0. SIGINT, SIGTERM and SIGHUP stop the run after the
+// current step with last.pt and a report marked "interrupted" (Interrupted is thrown). Any error after the run
+// directory exists leaves report.json and train.log saying how the run ended.
 RunResult run_training(const config::Config& config, const RunOptions& options);
 
 // The checkpoint `--resume PATH` means: PATH itself, or PATH/checkpoints/last.pt for a run directory.

@@ -7,15 +7,6 @@
 
 namespace dltrain::train {
 
-Precision parse_precision(const std::string& name) {
-  if (name == "fp32") return Precision::kFp32;
-  if (name == "tf32") return Precision::kTf32;
-  if (name == "bf16") return Precision::kBf16;
-  if (name == "fp16") return Precision::kFp16;
-  if (name == "fp64") return Precision::kFp64;
-  throw ConfigError("/train/precision: unknown precision '" + name + "'", "use fp32, tf32, bf16, fp16 or fp64");
-}
-
 void check_precision(Precision precision, const torch::Device& device) {
   if (precision == Precision::kTf32 && !device.is_cuda()) {
     throw DeviceError("train.precision=tf32 is a CUDA mode (TF32 tensor cores) and the device is " + device.str(),

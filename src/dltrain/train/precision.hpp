@@ -8,14 +8,12 @@
 
 #include <torch/torch.h>
 
+#include "dltrain/config/vocabulary.hpp"
 #include "dltrain/core/torch_compat.hpp"
 
 namespace dltrain::train {
 
-enum class Precision { kFp32, kTf32, kBf16, kFp16, kFp64 };
-
-// A name from config::kPrecisions.
-Precision parse_precision(const std::string& name);
+using config::Precision;  // names and help texts: config::precisions()
 // Throws DeviceError when `device` cannot run `precision` (tf32 and fp16 are CUDA modes). Call before step 0.
 void check_precision(Precision precision, const torch::Device& device);
 // The dtype of the parameters and of the normalised input: double for fp64, else float.

@@ -12,6 +12,7 @@ namespace {
 std::atomic<int> g_signals{0};
 struct sigaction g_old_int {};
 struct sigaction g_old_term {};
+struct sigaction g_old_hup {};
 
 void on_signal(int) {
   if (g_signals.fetch_add(1) >= 1) _exit(130);
@@ -28,11 +29,13 @@ StopSignalGuard::StopSignalGuard() {
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, &g_old_int);
   sigaction(SIGTERM, &action, &g_old_term);
+  sigaction(SIGHUP, &action, &g_old_hup);  // a closed terminal or a dropped SSH connection
 }
 
 StopSignalGuard::~StopSignalGuard() {
   sigaction(SIGINT, &g_old_int, nullptr);
   sigaction(SIGTERM, &g_old_term, nullptr);
+  sigaction(SIGHUP, &g_old_hup, nullptr);
 }
 
 void request_stop() { g_signals.fetch_add(1); }

@@ -1,4 +1,4 @@
-// SIGINT/SIGTERM handling: the first signal asks the loop to stop after the current step; a second
+// SIGINT/SIGTERM/SIGHUP handling: the first signal asks the loop to stop after the current step; a second
 // one exits at once (files are only ever replaced by rename, so none is left half-written).
 #pragma once
 

@@ -13,8 +13,8 @@
 
 namespace dltrain::train {
 
-GraphChoice choose_cuda_graphs(const std::string& setting, const torch::Device& device, Precision precision) {
-  if (setting == "off") return {false, "train.cuda_graphs=off"};
+GraphChoice choose_cuda_graphs(config::CudaGraphs setting, const torch::Device& device, Precision precision) {
+  if (setting == config::CudaGraphs::kOff) return {false, "train.cuda_graphs=off"};
   std::string why_not;
   if (!device.is_cuda() || !compat::kHasCudaBuild) {
     why_not = "CUDA graphs need a CUDA device and the device is " + device.str();
@@ -22,7 +22,7 @@ GraphChoice choose_cuda_graphs(const std::string& setting, const torch::Device& 
     why_not = "fp16 loss scaling decides on the host whether each step is taken";
   }
   if (why_not.empty()) return {true, ""};
-  if (setting == "on") {
+  if (setting == config::CudaGraphs::kOn) {
     throw ConfigError("/train/cuda_graphs: on, but " + why_not, "set train.cuda_graphs to auto (or off)");
   }
   return {false, why_not};

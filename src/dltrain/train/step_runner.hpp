@@ -21,9 +21,9 @@ struct GraphChoice {
   std::string reason;  // why graphs are off (for the log), or empty
 };
 
-// Decides train.cuda_graphs ("auto", "on", "off") for a run on `device` in `precision`. "on" where a graph cannot
-// work throws ConfigError with the reason; "auto" turns graphs on wherever they work.
-GraphChoice choose_cuda_graphs(const std::string& setting, const torch::Device& device, Precision precision);
+// Decides train.cuda_graphs for a run on `device` in `precision`. kOn where a graph cannot work throws ConfigError
+// with the reason; kAuto turns graphs on wherever they work.
+GraphChoice choose_cuda_graphs(config::CudaGraphs setting, const torch::Device& device, Precision precision);
 
 class StepRunner {
  public:
