@@ -18,6 +18,15 @@ expect 3 "absent.json: config file not found" train absent.json
 printf '{"train": {"epochs": 3,}}' >malformed.json
 expect 3 "malformed.json:1:.*malformed JSON" train malformed.json
 expect 3 "/train/epochs: expected an integer" train "$cfg" --data-dir good --set train.epochs='"x"'
+# A problem that --set causes names that --set, not the config file.
+expect 3 "^error: --set train.epochs=abc: /train/epochs: expected an integer" train "$cfg" --data-dir good --set train.epochs=abc
+check "a --set problem does not blame the file" bash -c '! "$0" config validate --config "$1" --set train.epochs=abc 2>&1 | grep -q "tiny.json"' \
+  "$DLTRAIN" "$cfg"
+# The file's scheduler has gamma and step_size, which cosine does not take: replace the whole object.
+expect 3 "^error: --set train.scheduler.name=cosine: /train/scheduler/gamma: unknown key 'gamma'" \
+  "$DLTRAIN" config validate --config "$DLTRAIN_SOURCE_DIR/configs/mnist_cnn.json" --set train.scheduler.name=cosine
+expect 3 "^hint: .*--set 'train.scheduler=\{\"name\":\"cosine\"\}'" \
+  "$DLTRAIN" config validate --config "$DLTRAIN_SOURCE_DIR/configs/mnist_cnn.json" --set train.scheduler.name=cosine
 expect 3 "unknown key 'lrr' \(did you mean 'lr'\?\)" train "$cfg" --data-dir good --set train.optimizer.lrr=1
 expect 3 "unknown name 'adamm' \(did you mean 'adam'\?\)" train "$cfg" --data-dir good --set train.optimizer.name=adamm
 expect 3 "unknown name 'cosin'" train "$cfg" --data-dir good --set train.scheduler.name=cosin

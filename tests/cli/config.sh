@@ -12,6 +12,10 @@ JSON
 expect 3 "/train/epochs: must be > 0" "$DLTRAIN" config validate --config multi.json
 expect 3 "did you mean 'optimizer'" "$DLTRAIN" config validate --config multi.json
 expect 3 "/train/batch_size: expected an integer" "$DLTRAIN" config validate --config multi.json
+# `config show` fails on the same file, so the hint must not send the user there.
+expect 3 "" "$DLTRAIN" config show --config multi.json
+check "a config error's hint does not point at config show" \
+  bash -c '! "$DLTRAIN" config validate --config multi.json 2>&1 | grep -q "config show"'
 # The exit-code table, whatever line width CLI11 wraps the footer to (2.6 rewraps it).
 check "--help lists exit code 130" bash -c '"$DLTRAIN" --help | tr -s " \n" "  " | grep -q "130 interrupted"'
 expect 0 "--set" "$DLTRAIN" train --help
