@@ -63,7 +63,8 @@ Command register_bench(CLI::App& parent) {
       ->check(CLI::IsMember(config::precisions().names()));
   app->add_option("--steps", o->steps, "Timed training steps per combination")->capture_default_str()->check(CLI::Range(1, 100000));
   app->add_option("--warmup", o->warmup, "Untimed steps before them")->capture_default_str()->check(CLI::Range(1, 10000));
-  app->add_option("--threads", o->threads, "CPU threads; 0 = all available cores (overrides train.threads)");
+  app->add_option("--threads", o->threads, "CPU threads; 0 = all available cores (overrides train.threads)")
+      ->check(CLI::NonNegativeNumber);
   app->add_option("--json", o->json, "Also write the results as JSON to this file");
   app->footer("Data is synthetic (random pixels of the dataset's shape, resident on the device), so no dataset\n"
               "files are needed. Per row: images/s, ms/step (median, p95; CUDA events on a GPU), estimated epoch\n"

@@ -1,6 +1,6 @@
 // `dltrain data fetch|verify <dataset>`: CLI wiring only; the download and checksum logic is in data/fetch.cpp.
+#include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -18,29 +18,60 @@ namespace {
 
 struct DataOptions {
   std::string dataset;               // mnist | fashion-mnist
-  std::string root;                  // empty: $DLTRAIN_DATA_DIR/<dataset>, else data/<dataset>
+  std::string root;                  // empty: the folder training reads (see resolve_root)
   std::vector<std::string> mirrors;  // fetch: replaces the dataset's own mirrors, tried in order
   long timeout_seconds = 120;        // fetch: per file and mirror
-  bool json = false;                 // verify: one JSON object on stdout
+  bool json = false;                 // one JSON object on stdout
 };
 
-// The same default place that training looks first, so that `data fetch` then `train` needs no flags.
-std::filesystem::path resolve_root(const DataOptions& options) {
-  if (!options.root.empty()) return options.root;
-  if (const char* env = std::getenv("DLTRAIN_DATA_DIR"); env != nullptr && *env != '\0') {
-    return std::filesystem::path(env) / options.dataset;
+// The folder training reads, so that `data fetch` then `train` needs no flags: the first place on the
+// search path that holds all four files, else the first place (where fetch downloads to).
+std::filesystem::path resolve_root(const DataOptions& options, const data::DatasetInfo& info) {
+  const std::vector<std::filesystem::path> roots = data::candidate_roots(info, options.root);
+  for (const auto& root : roots) {
+    if (std::all_of(info.files.begin(), info.files.end(),
+                    [&](const data::DataFile& f) { return std::filesystem::exists(data::data_file(root, f)); })) {
+      return root;
+    }
   }
-  return std::filesystem::path("data") / options.dataset;
+  return roots.front();
+}
+
+nlohmann::json fetch_json(const data::DatasetInfo& info, const std::filesystem::path& root,
+                          const std::vector<data::FileFetch>& results, bool ok) {
+  nlohmann::json files = nlohmann::json::array();
+  for (const auto& r : results) {
+    nlohmann::json failures = nlohmann::json::array();
+    for (const auto& a : r.failures) {
+      failures.push_back({{"mirror", a.mirror}, {"url", a.url}, {"tried", a.tried}, {"reason", a.reason}});
+      if (!a.detail.empty()) failures.back()["detail"] = a.detail;
+    }
+    nlohmann::json file = {{"name", r.name}, {"path", r.path.string()}, {"status", r.status},
+                           {"ok", r.status != "failed"}, {"failures", failures}};
+    if (r.status == "downloaded") file.update({{"url", r.url}, {"bytes", r.bytes}, {"seconds", r.seconds}});
+    files.push_back(file);
+  }
+  return {{"dataset", info.name}, {"root", root.string()}, {"ok", ok}, {"files", files}};
 }
 
 int run_fetch(const DataOptions& options) {
   const data::DatasetInfo& info = data::dataset_info(options.dataset);
-  const std::filesystem::path root = resolve_root(options);
+  const std::filesystem::path root = resolve_root(options, info);
   data::FetchOptions fetch;
   fetch.mirrors = options.mirrors;
   fetch.timeout_seconds = options.timeout_seconds;
-  data::fetch_dataset(info, root, fetch);
-  std::cout << info.name << ": all " << info.files.size() << " files verified in " << root.string() << "\n";
+  std::vector<data::FileFetch> results;
+  try {
+    data::fetch_dataset(info, root, fetch, &results);
+  } catch (const Error&) {
+    if (options.json) std::cout << fetch_json(info, root, results, false).dump(2) << std::endl;
+    throw;
+  }
+  if (options.json) {
+    std::cout << fetch_json(info, root, results, true).dump(2) << std::endl;
+  } else {
+    std::cout << info.name << ": all " << info.files.size() << " files verified in " << root.string() << "\n";
+  }
   return kExitOk;
 }
 
@@ -52,7 +83,7 @@ std::string status_of(const data::FileCheck& check) {
 
 int run_verify(const DataOptions& options) {
   const data::DatasetInfo& info = data::dataset_info(options.dataset);
-  const std::filesystem::path root = resolve_root(options);
+  const std::filesystem::path root = resolve_root(options, info);
   const std::vector<data::FileCheck> checks = data::verify_dataset(info, root);
   size_t failed = 0;
   for (const auto& check : checks) failed += check.ok ? 0 : 1;
@@ -107,7 +138,8 @@ Command register_data(CLI::App& parent) {
       "fetch", "Download a dataset's files that are missing or corrupt, verifying each SHA-256 before keeping it");
   fetch->add_option("dataset", options->dataset, "mnist or fashion-mnist")->required();
   fetch->add_option("--root", options->root,
-                    "Folder to download into (default: $DLTRAIN_DATA_DIR/<dataset> or data/<dataset>)");
+                    "Folder to download into (default: the one train reads: the first of $DLTRAIN_DATA_DIR/<dataset>, "
+                    "data/<dataset>, /usr/share/datasets/<dataset> that holds the files, else the first)");
   // One URL per --mirror, so that `--mirror URL mnist` cannot swallow the dataset name.
   fetch
       ->add_option("--mirror", options->mirrors,
@@ -117,11 +149,12 @@ Command register_data(CLI::App& parent) {
   fetch->add_option("--timeout", options->timeout_seconds, "Seconds allowed per file and mirror")
       ->capture_default_str()
       ->check(CLI::Range(1L, 86400L));
+  fetch->add_flag("--json", options->json, "Print one JSON object with the per-file results");
 
   CLI::App* verify = data->add_subcommand("verify", "Check a dataset's files against their published SHA-256 sums");
   verify->add_option("dataset", options->dataset, "mnist or fashion-mnist")->required();
   verify->add_option("--root", options->root,
-                     "Folder holding the files (default: $DLTRAIN_DATA_DIR/<dataset> or data/<dataset>)");
+                     "Folder holding the files (default: the one train reads, see data fetch --help)");
   verify->add_flag("--json", options->json, "Print one JSON object with the per-file results");
 
   return {data, [options, fetch]() { return fetch->parsed() ? run_fetch(*options) : run_verify(*options); }};

@@ -85,7 +85,8 @@ Command register_eval(CLI::App& parent) {
       ->check(CLI::IsMember({"test", "val", "train"}));
   app->add_option("--data-dir", o->data_dir, "Folder holding the dataset's IDX files (default: as when trained)");
   app->add_option("--device", o->device, "auto, cpu, cuda or cuda:N (default: as when trained)");
-  app->add_option("--threads", o->threads, "CPU threads; 0 = all available cores (default: as when trained)");
+  app->add_option("--threads", o->threads, "CPU threads; 0 = all available cores (default: as when trained)")
+      ->check(CLI::NonNegativeNumber);
   app->add_option("--batch-size", o->batch_size, "Evaluation batch size (default: eval.batch_size of the run)");
   app->add_flag("--json", o->json, "Print one JSON object instead of text");
   return {app, [o] { return run_eval(*o); }};

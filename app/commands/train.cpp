@@ -90,7 +90,8 @@ Command register_train(CLI::App& parent, std::string command_line) {
   config->excludes(resume);
   app->add_option("--set", o->overrides, "Override a config value: key.path=value (repeatable)");
   app->add_option("--device", o->device, "auto, cpu, cuda or cuda:N (overrides train.device)");
-  app->add_option("--threads", o->threads, "CPU threads; 0 = all available cores (overrides train.threads)");
+  app->add_option("--threads", o->threads, "CPU threads; 0 = all available cores (overrides train.threads)")
+      ->check(CLI::NonNegativeNumber);
   app->add_option("--data-dir", o->data_dir, "Folder holding the dataset's four IDX files (overrides data.root)");
   app->add_option("--out", o->out, "Parent folder of run directories (overrides run.output_dir)");
   app->add_flag("--no-progress", o->no_progress, "No progress bar or periodic step lines");

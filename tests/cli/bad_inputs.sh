@@ -8,16 +8,47 @@ train() { "$DLTRAIN" train --config "$@" --out runs --no-progress; }
 # Usage (2)
 expect 2 "" "$DLTRAIN"
 expect 2 "frobnicate|subcommand is required" "$DLTRAIN" frobnicate
+expect 2 "^error: unknown command 'trian' \(did you mean 'train'\?\)" "$DLTRAIN" trian
+expect 2 "^error: unknown command 'fecth' \(did you mean 'fetch'\?\)" "$DLTRAIN" data fecth mnist
 expect 2 "train needs --config FILE or --resume RUN_DIR" "$DLTRAIN" train
 expect 2 "--config excludes --resume" train "$cfg" --resume runs
 expect 2 "invalid --set 'train.epochs': expected key.path=value" train "$cfg" --data-dir good --set train.epochs
 expect 2 "empty key part" train "$cfg" --data-dir good --set train..epochs=1
+# A malformed or out-of-range number: one short line naming the option and the value as typed (CLI11 would
+# quote its bounds: 0 to 179769...000, 309 digits), and an integer beyond 64 bits is refused, not clamped.
+short() {  # short REGEX CMD...: exit 2, the output matches REGEX and has no line over 100 characters
+  local regex=$1
+  shift
+  expect 2 "$regex" "$@"
+  check "short message: $*" bash -c '"$@" 2>&1 | awk "length > 100 { bad = 1 } END { exit bad }"' _ "$@"
+}
+short "^error: --batch-size 64,abc: must be an integer" "$DLTRAIN" eval --checkpoint x.pt --batch-size 64,abc
+short "^error: --batch-size 99999999999999999999: out of range" "$DLTRAIN" eval --checkpoint x.pt --batch-size 99999999999999999999
+short "^error: --batch-size 64,abc: each value must be an integer > 0" "$DLTRAIN" bench --config "$cfg" --batch-size 64,abc
+short "^error: --steps 0: must be an integer from 1 to 100000" "$DLTRAIN" bench --config "$cfg" --steps 0
+short "^error: --monitor-interval 1e999: out of range; must be a number from 0 to 3600" train "$cfg" --monitor-interval 1e999
+short "^error: --timeout 1e20: must be an integer from 1 to 86400" "$DLTRAIN" data fetch mnist --timeout 1e20
+# --threads: 0 is all cores, a negative count is an error (as --set train.threads=-1 is).
+short "^error: --threads -1: must be an integer >= 0" train "$cfg" --data-dir good --threads -1
+short "^error: --threads -1: must be an integer >= 0" "$DLTRAIN" eval --checkpoint x.pt --threads -1
+short "^error: --threads -1: must be an integer >= 0" "$DLTRAIN" bench --config "$cfg" --threads -1
+short "^error: --threads 99999999999999999999: out of range" train "$cfg" --data-dir good --threads 99999999999999999999
+expect 0 "" "$DLTRAIN" train --config "$cfg" --data-dir good --out threads0 --threads 0 --set train.epochs=1 --no-progress
 
 # Config (3)
 expect 3 "absent.json: config file not found" train absent.json
 printf '{"train": {"epochs": 3,}}' >malformed.json
 expect 3 "malformed.json:1:.*malformed JSON" train malformed.json
 expect 3 "/train/epochs: expected an integer" train "$cfg" --data-dir good --set train.epochs='"x"'
+# A problem that --set causes names that --set, not the config file.
+expect 3 "^error: --set train.epochs=abc: /train/epochs: expected an integer" train "$cfg" --data-dir good --set train.epochs=abc
+check "a --set problem does not blame the file" bash -c '! "$0" config validate --config "$1" --set train.epochs=abc 2>&1 | grep -q "tiny.json"' \
+  "$DLTRAIN" "$cfg"
+# The file's scheduler has gamma and step_size, which cosine does not take: replace the whole object.
+expect 3 "^error: --set train.scheduler.name=cosine: /train/scheduler/gamma: unknown key 'gamma'" \
+  "$DLTRAIN" config validate --config "$DLTRAIN_SOURCE_DIR/configs/mnist_cnn.json" --set train.scheduler.name=cosine
+expect 3 "^hint: .*--set 'train.scheduler=\{\"name\":\"cosine\"\}'" \
+  "$DLTRAIN" config validate --config "$DLTRAIN_SOURCE_DIR/configs/mnist_cnn.json" --set train.scheduler.name=cosine
 expect 3 "unknown key 'lrr' \(did you mean 'lr'\?\)" train "$cfg" --data-dir good --set train.optimizer.lrr=1
 expect 3 "unknown name 'adamm' \(did you mean 'adam'\?\)" train "$cfg" --data-dir good --set train.optimizer.name=adamm
 expect 3 "unknown name 'cosin'" train "$cfg" --data-dir good --set train.scheduler.name=cosin

@@ -12,8 +12,18 @@ JSON
 expect 3 "/train/epochs: must be > 0" "$DLTRAIN" config validate --config multi.json
 expect 3 "did you mean 'optimizer'" "$DLTRAIN" config validate --config multi.json
 expect 3 "/train/batch_size: expected an integer" "$DLTRAIN" config validate --config multi.json
+# `config show` fails on the same file, so the hint must not send the user there.
+expect 3 "" "$DLTRAIN" config show --config multi.json
+check "a config error's hint does not point at config show" \
+  bash -c '! "$DLTRAIN" config validate --config multi.json 2>&1 | grep -q "config show"'
 # The exit-code table, whatever line width CLI11 wraps the footer to (2.6 rewraps it).
 check "--help lists exit code 130" bash -c '"$DLTRAIN" --help | tr -s " \n" "  " | grep -q "130 interrupted"'
+# Only there: each command's help points at it instead.
+for cmd in train eval config "config validate" "config show" data "data fetch" "data verify" doctor bench; do
+  check "$cmd --help: no exit-code table, a pointer to dltrain --help" bash -c '
+    help=$("$DLTRAIN" $0 --help | tr -s " \n" "  ") && ! grep -q "130 interrupted" <<<"$help" &&
+    grep -q "Exit codes: see .dltrain --help." <<<"$help"' "$cmd"
+done
 expect 0 "--set" "$DLTRAIN" train --help
 expect 0 "^dltrain [0-9]" "$DLTRAIN" --version
 finish

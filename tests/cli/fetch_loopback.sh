@@ -111,6 +111,20 @@ run a_verify data verify mnist --root "$root_a"
 expect_rc a_verify 0
 expect_text a_verify "^OK"
 
+echo "(a2) fetch --json prints one JSON object with where each file came from"
+root_a2="$tmp/a2/mnist"
+"$DLTRAIN" data fetch mnist --root "$root_a2" --mirror "$dead1" --mirror "$base/good/" --json >"$tmp/a2.out" 2>"$tmp/a2.err"
+rc=$?
+expect_rc a2 0
+if "$PYTHON" - "$tmp/a2.out" "$dead1" "$base/good/" <<'EOF'; then pass "--json: per-file results"; else fail "--json output wrong:"; sed 's/^/    | /' "$tmp/a2.out"; fi
+import json, sys
+doc, dead, good = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+assert doc["dataset"] == "mnist" and doc["ok"] is True and len(doc["files"]) == 4, doc
+for i, f in enumerate(doc["files"]):
+    assert f["status"] == "downloaded" and f["ok"] is True and f["url"] == good + f["name"] and f["bytes"] > 0, f
+    assert [(a["mirror"], a["tried"]) for a in f["failures"]] == [(dead, i == 0)], f
+EOF
+
 # --- (b) a mirror serving one corrupted file ---------------------------------------------------------------
 echo "(b) fetch rejects a corrupted train-labels file and leaves no partial file"
 root_b="$tmp/b/mnist"
@@ -118,6 +132,7 @@ run b data fetch mnist --root "$root_b" --mirror "$base/bad"
 expect_rc b 4
 expect_text b "checksum mismatch"
 expect_text b "train-labels-idx1-ubyte.gz"
+expect_text b "^  $base/bad: checksum mismatch$"
 no_temp_files "$root_b"
 if [[ -e "$root_b/train-labels-idx1-ubyte.gz" ]]; then fail "corrupted train-labels kept under its final name"; else pass "corrupted file not kept"; fi
 if [[ -f "$root_b/t10k-labels-idx1-ubyte.gz" ]]; then pass "the good files were still fetched"; else fail "good files not fetched"; fi
@@ -138,10 +153,15 @@ expect_text c "${dead1}train-images-idx3-ubyte.gz"
 expect_text c "${dead2}train-images-idx3-ubyte.gz"
 expect_text c "${dead1}train-images-idx3-ubyte.gz: cannot connect: connection refused"
 expect_text c "$base/nowhere/train-images-idx3-ubyte.gz: HTTP 404"
-expect_text c "${dead1}t10k-labels-idx1-ubyte.gz: not tried"
 expect_text c "$base/nowhere/t10k-labels-idx1-ubyte.gz: HTTP 404"
+# The error itself: one short line per mirror with its reason.
+expect_text c "^error: dataset 'mnist': could not download any of its 4 files into .*; mirrors tried:$"
+expect_text c "^  ${dead1}: cannot connect: connection refused$"
+expect_text c "^  ${dead2}: cannot connect: connection refused$"
+expect_text c "^  $base/nowhere/: HTTP 404$"
 expect_text c "^hint: .*--mirror"
 no_temp_files "$root_c"
+if [[ -e "$root_c" ]]; then fail "$root_c left behind"; else pass "no empty dataset folder left"; fi
 
 # --- (d) re-running on a complete folder -----------------------------------------------------------------
 echo "(d) fetch on a complete folder downloads nothing (only a dead mirror is given)"
@@ -149,6 +169,11 @@ run d data fetch mnist --root "$root_a" --mirror "$dead1"
 expect_rc d 0
 expect_text d "already present"
 expect_text d "$root_a"
+"$DLTRAIN" data fetch mnist --root "$root_a" --mirror "$dead1" --json >"$tmp/d_json.out" 2>/dev/null
+rc=$?
+expect_rc d_json 0
+if "$PYTHON" -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["ok"] and [f["status"] for f in d["files"]] == ["present"] * 4, d' \
+  "$tmp/d_json.out"; then pass "--json: every file present"; else fail "--json output wrong:"; sed 's/^/    | /' "$tmp/d_json.out"; fi
 
 # --- (e) verify on a damaged folder ----------------------------------------------------------------------
 echo "(e) verify names a truncated file and a missing one"

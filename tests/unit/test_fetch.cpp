@@ -179,17 +179,25 @@ TEST_CASE("fetch_dataset rejects a corrupt download and leaves no partial file",
   write_good_mirror(mirror);
   write(mirror / "c.gz", "hello, corrupted\n");
 
+  std::vector<dltrain::data::FileFetch> results;
   try {
-    dltrain::data::fetch_dataset(fake_dataset(), root, quiet_options({file_url(mirror)}));
+    dltrain::data::fetch_dataset(fake_dataset(), root, quiet_options({file_url(mirror)}), &results);
     FAIL("expected DataError");
   } catch (const DataError& e) {
     const std::string message = e.what();
     CHECK_THAT(message, ContainsText("c.gz"));
-    CHECK_THAT(message, ContainsText("checksum mismatch"));
-    CHECK_THAT(message, ContainsText(kShaHelloNewline));
+    CHECK_THAT(message, ContainsText("\n  " + file_url(mirror) + ": checksum mismatch"));
     CHECK_THAT(message, !ContainsText("a.gz"));  // only the failed file is named
     CHECK_FALSE(e.hint().empty());
   }
+  // The results say what happened to each file; the digest received is in the failure's detail.
+  REQUIRE(results.size() == 4);
+  CHECK(results[0].status == "downloaded");
+  CHECK(results[0].url == file_url(mirror) + "/a.gz");
+  CHECK(results[2].status == "failed");
+  REQUIRE(results[2].failures.size() == 1);
+  CHECK(results[2].failures[0].reason == "checksum mismatch");
+  CHECK_THAT(results[2].failures[0].detail, ContainsText(kShaHelloNewline));
   // The good files are kept; the corrupt one exists under no name, temporary or final.
   CHECK(entries(root) == std::vector<std::string>{"a.gz", "b.gz", "d.gz"});
 }
@@ -203,13 +211,27 @@ TEST_CASE("fetch_dataset names every mirror tried when all fail", "[fetch]") {
     dltrain::data::fetch_dataset(fake_dataset(), root, quiet_options({dead1, dead2}));
     FAIL("expected DataError");
   } catch (const DataError& e) {
+    // One short line per mirror with its reason, not one per file and mirror.
     const std::string message = e.what();
-    CHECK_THAT(message, ContainsText(dead1 + "/a.gz"));
-    CHECK_THAT(message, ContainsText(dead2 + "/a.gz"));
-    CHECK_THAT(message, ContainsText(dead2 + "/d.gz"));
+    CHECK_THAT(message, ContainsText("could not download any of its 4 files"));
+    CHECK_THAT(message, ContainsText("\n  " + dead1 + ": no such file or unreadable"));
+    CHECK_THAT(message, ContainsText("\n  " + dead2 + ": no such file or unreadable"));
+    CHECK_THAT(message, !ContainsText("/a.gz"));
     CHECK_THAT(e.hint(), ContainsText("--mirror"));
   }
-  CHECK(entries(root).empty());
+  CHECK_FALSE(stdfs::exists(root));  // the folder fetch created is removed again
+}
+
+TEST_CASE("fetch_dataset removes only the empty folders it created", "[fetch]") {
+  TempDir tmp;
+  const std::string dead = file_url(tmp.path() / "dead");
+  stdfs::create_directories(tmp.path() / "kept");
+  CHECK_THROWS_AS(dltrain::data::fetch_dataset(fake_dataset(), tmp.path() / "kept" / "a" / "b",
+                                               quiet_options({dead})),
+                  DataError);
+  CHECK(entries(tmp.path() / "kept").empty());  // a and a/b are gone, kept stays
+  CHECK_THROWS_AS(dltrain::data::fetch_dataset(fake_dataset(), tmp.path() / "kept", quiet_options({dead})), DataError);
+  CHECK(stdfs::is_directory(tmp.path() / "kept"));
 }
 
 TEST_CASE("fetch_dataset without any mirror throws DataError", "[fetch]") {

@@ -2,6 +2,8 @@
 #include "dltrain/config/config.hpp"
 
 #include <algorithm>
+#include <set>
+#include <sstream>
 
 #include "dltrain/config/overrides.hpp"
 #include "dltrain/core/error.hpp"
@@ -24,6 +26,83 @@ size_t edit_distance(const std::string& a, const std::string& b) {
     }
   }
   return row[b.size()];
+}
+
+// The lines of a ConfigError from parse(): each "<source>: /json/path: message".
+std::vector<std::string> problem_lines(const std::string& message) {
+  std::vector<std::string> lines;
+  std::istringstream in(message);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// "train.scheduler.name=cosine" -> "/train/scheduler/name".
+std::string override_path(const std::string& expr) {
+  std::string path = "/" + expr.substr(0, expr.find('='));
+  std::replace(path.begin(), path.end(), '.', '/');
+  return path;
+}
+
+// Whether JSON path `path` is `prefix` or lies below it.
+bool within(const std::string& path, const std::string& prefix) {
+  return path.compare(0, prefix.size(), prefix) == 0 && (path.size() == prefix.size() || path[prefix.size()] == '/');
+}
+
+std::string parent_of(const std::string& path) { return path.substr(0, path.rfind('/')); }
+
+bool has_path(const nlohmann::json& doc, const std::string& path) {
+  try {
+    return doc.contains(nlohmann::json::json_pointer(path));
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+}
+
+// Rewrites the problems of `error` (parse() of the config with its --set overrides) that the config alone
+// does not have so that they name the --set that caused them, not the file. A --set of one key of an
+// object whose other keys in the file no longer fit (train.scheduler.name=cosine next to the file's gamma)
+// gets a hint to replace the whole object.
+ConfigError blame_overrides(const ConfigError& error, const nlohmann::json& file_doc,
+                            const std::vector<std::string>& overrides, const std::string& source) {
+  std::set<std::string> from_file;
+  try {
+    (void)parse(file_doc, source);
+  } catch (const ConfigError& e) {
+    for (const auto& line : problem_lines(e.what())) from_file.insert(line);
+  }
+  const std::string prefix = source + ": ";
+  std::string message, hint;
+  for (const auto& line : problem_lines(error.what())) {
+    std::string rewritten = line;
+    if (!from_file.count(line) && line.compare(0, prefix.size(), prefix) == 0) {
+      const std::string problem = line.substr(prefix.size());
+      const std::string path = problem.substr(0, problem.find(": "));
+      const std::string* cause = nullptr;
+      bool sibling = false;
+      for (const auto& expr : overrides) {  // the last --set wins, as when they are applied
+        if (within(path, override_path(expr))) cause = &expr, sibling = false;
+      }
+      for (size_t i = overrides.size(); cause == nullptr && i-- > 0;) {
+        const std::string object = parent_of(override_path(overrides[i]));
+        if (!object.empty() && within(path, object) && has_path(file_doc, path)) {
+          cause = &overrides[i], sibling = true;
+        }
+      }
+      if (cause != nullptr) rewritten = "--set " + *cause + ": " + problem;
+      if (sibling && hint.empty()) {
+        const std::string key = cause->substr(0, cause->find('='));
+        const std::string text = cause->substr(cause->find('=') + 1);
+        nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+        if (value.is_discarded()) value = text;
+        const std::string object = key.substr(0, key.rfind('.'));
+        const nlohmann::json replacement = {{key.substr(key.rfind('.') + 1), value}};
+        hint = "--set changes one key and keeps the file's other keys of " + object + "; replace the whole object " +
+               "instead, e.g. --set '" + object + "=" + replacement.dump() + "'";
+      }
+    }
+    message += (message.empty() ? "" : "\n") + rewritten;
+  }
+  return ConfigError(message, hint.empty() ? error.hint() : hint);
 }
 
 }  // namespace
@@ -70,8 +149,14 @@ Config load(const std::filesystem::path& path, const std::vector<std::string>& o
         path.string() + ": malformed JSON: " + (tag_end == std::string::npos ? what : what.substr(tag_end + 2)),
         "numbers must fit in a double (magnitude below about 1.8e308)");
   }
+  const nlohmann::json file_doc = overrides.empty() ? nlohmann::json() : doc;
   apply_overrides(doc, overrides);
-  return parse(doc, path.string());
+  try {
+    return parse(doc, path.string());
+  } catch (const ConfigError& e) {
+    if (overrides.empty()) throw;
+    throw blame_overrides(e, file_doc, overrides, path.string());
+  }
 }
 
 }  // namespace dltrain::config

@@ -71,7 +71,7 @@ void apply_overrides(nlohmann::json& doc, const std::vector<std::string>& overri
         if (node->is_null()) *node = nlohmann::json::object();
         if (!node->is_object()) {
           throw UsageError("invalid --set '" + expr + "': '" + part + "' goes into a value that is not an object",
-                           "check the key path against `dltrain config show`");
+                           "check the key path against README.md, \"Config reference\"");
         }
         node = &(*node)[part];
       }

@@ -524,10 +524,11 @@ Config parse(const json& doc, const std::string& source) {
   if (!problems.lines.empty()) {
     std::string message;
     for (const auto& line : problems.lines) message += (message.empty() ? "" : "\n") + source + ": " + line;
+    // Not `dltrain config show`: it parses the same document and would fail the same way.
     throw ConfigError(message, problems.lines.size() == 1
-                                   ? "fix the value above; `dltrain config show` prints every key with its default"
+                                   ? "fix the value above; README.md, \"Config reference\", lists every key"
                                    : "fix the " + std::to_string(problems.lines.size()) +
-                                         " problems above; `dltrain config show` prints every key with its default");
+                                         " problems above; README.md, \"Config reference\", lists every key");
   }
   return config;
 }

@@ -86,17 +86,8 @@ std::filesystem::path data_file(const std::filesystem::path& root, const DataFil
 
 std::filesystem::path locate_root(const DatasetInfo& info, const std::string& explicit_root,
                                   const std::filesystem::path& remembered) {
-  std::vector<std::filesystem::path> tried;
-  if (!explicit_root.empty()) {
-    tried.emplace_back(explicit_root);
-  } else {
-    if (const char* env = std::getenv("DLTRAIN_DATA_DIR"); env != nullptr && *env != '\0') {
-      tried.push_back(std::filesystem::path(env) / info.name);
-    }
-    tried.push_back(std::filesystem::path("data") / info.name);
-    tried.push_back(std::filesystem::path("/usr/share/datasets") / info.name);
-    if (!remembered.empty()) tried.push_back(remembered);
-  }
+  std::vector<std::filesystem::path> tried = candidate_roots(info, explicit_root);
+  if (explicit_root.empty() && !remembered.empty()) tried.push_back(remembered);
   for (const auto& root : tried) {
     if (has_all_files(root, info)) return root;
   }
@@ -111,6 +102,20 @@ std::filesystem::path locate_root(const DatasetInfo& info, const std::string& ex
                   "run `dltrain data fetch " + info.name + "`, set DLTRAIN_DATA_DIR to a folder holding " + info.name +
                       "/, or pass --data-dir DIR" +
                       (info.name == "fashion-mnist" ? ", or `apt-get install dataset-fashion-mnist`" : ""));
+}
+
+std::vector<std::filesystem::path> candidate_roots(const DatasetInfo& info, const std::string& explicit_root) {
+  std::vector<std::filesystem::path> roots;
+  if (!explicit_root.empty()) {
+    roots.emplace_back(explicit_root);
+  } else {
+    if (const char* env = std::getenv("DLTRAIN_DATA_DIR"); env != nullptr && *env != '\0') {
+      roots.push_back(std::filesystem::path(env) / info.name);
+    }
+    roots.push_back(std::filesystem::path("data") / info.name);
+    roots.push_back(std::filesystem::path("/usr/share/datasets") / info.name);
+  }
+  return roots;
 }
 
 Split load_split(const DatasetInfo& info, const std::filesystem::path& root, const std::string& split) {

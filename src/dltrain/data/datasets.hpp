@@ -42,6 +42,10 @@ std::filesystem::path data_file(const std::filesystem::path& root, const DataFil
 std::filesystem::path locate_root(const DatasetInfo& info, const std::string& explicit_root,
                                   const std::filesystem::path& remembered = {});
 
+// The places locate_root() looks, in its order: `explicit_root` alone if given; else
+// $DLTRAIN_DATA_DIR/<name> (when set), ./data/<name>, /usr/share/datasets/<name>.
+std::vector<std::filesystem::path> candidate_roots(const DatasetInfo& info, const std::string& explicit_root);
+
 struct Split {
   torch::Tensor images;  // uint8 [N, 1, H, W]
   torch::Tensor labels;  // int64 [N]

@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -30,6 +31,7 @@ namespace stdfs = std::filesystem;
 struct MirrorFailure {
   std::string reason;
   bool unreachable = false;  // the host itself failed, not just this file
+  std::string detail;        // see MirrorAttempt::detail
 };
 
 void init_curl_once() {
@@ -96,9 +98,11 @@ std::string curl_reason(CURL* curl, CURLcode code, const char* error_buffer, boo
       unreachable = true;
       return "cannot connect" + (os_reason.empty() ? "" : ": " + os_reason);
     case CURLE_COULDNT_RESOLVE_HOST:
+      unreachable = true;
+      return "cannot resolve host";  // curl's message only repeats the host name
     case CURLE_COULDNT_RESOLVE_PROXY:
       unreachable = true;
-      return "cannot resolve host: " + detail;
+      return "cannot resolve proxy: " + detail;
     case CURLE_FILE_COULDNT_READ_FILE:
       return "no such file or unreadable";
     case CURLE_PARTIAL_FILE:
@@ -154,7 +158,7 @@ double download(const std::string& url, const stdfs::path& dest, long timeout_se
   if (code != CURLE_OK) {
     bool unreachable = false;
     std::string reason = curl_reason(c, code, error_buffer, unreachable);
-    throw MirrorFailure{std::move(reason), unreachable};
+    throw MirrorFailure{std::move(reason), unreachable, {}};
   }
   if (std::fflush(out.get()) != 0 || std::ferror(out.get()) != 0) {
     throw DataError(dest.string() + ": write failed: " + std::strerror(errno),
@@ -169,15 +173,14 @@ double download(const std::string& url, const stdfs::path& dest, long timeout_se
 // next three: with connect timeouts a dead mirror would otherwise cost a minute per file.
 using Unreachable = std::map<std::string, std::string>;
 
-// Tries each mirror in turn for one file. Returns an empty string on success, else the reasons of
-// every mirror, "url: reason; url: reason".
-std::string fetch_file(const DataFile& file, const stdfs::path& target, const std::vector<std::string>& mirrors,
-                       const FetchOptions& options, Unreachable& unreachable) {
-  std::string failures;
+// Tries each mirror in turn for one file, recording in `result` where it came from or why each mirror failed.
+void fetch_file(const DataFile& file, FileFetch& result, const std::vector<std::string>& mirrors,
+                const FetchOptions& options, Unreachable& unreachable) {
+  const stdfs::path& target = result.path;
   for (const auto& base : mirrors) {
     const std::string url = mirror_url(base, file.name);
     if (const auto dead = unreachable.find(base); dead != unreachable.end()) {
-      failures += (failures.empty() ? "" : "; ") + url + ": not tried (" + dead->second + " before)";
+      result.failures.push_back({base, url, dead->second, "", false});
       continue;
     }
     if (options.progress) log::info("fetching " + file.name + " from " + url);
@@ -190,28 +193,89 @@ std::string fetch_file(const DataFile& file, const stdfs::path& target, const st
         bytes = download(url, tmp, options.timeout_seconds);
         const std::string actual = sha256_file(tmp);
         if (actual != file.sha256) {
-          throw MirrorFailure{"checksum mismatch: got " + actual + " expected " + file.sha256 + " (" +
-                              human_size(bytes) + " received)"};
+          throw MirrorFailure{"checksum mismatch", false,
+                              "got " + actual + " expected " + file.sha256 + " (" + human_size(bytes) + " received)"};
         }
       });
     } catch (const MirrorFailure& failure) {
       if (failure.unreachable) unreachable[base] = failure.reason;
-      log::warn(url + ": " + failure.reason + (&base != &mirrors.back() ? "; trying the next mirror" : ""));
-      failures += (failures.empty() ? "" : "; ") + url + ": " + failure.reason;
+      log::warn(url + ": " + failure.reason + (failure.detail.empty() ? "" : ": " + failure.detail) +
+                (&base != &mirrors.back() ? "; trying the next mirror" : ""));
+      result.failures.push_back({base, url, failure.reason, failure.detail, true});
       continue;
     } catch (const stdfs::filesystem_error& e) {
       throw DataError(target.string() + ": cannot store the download: " + e.code().message(),
                       "make " + target.parent_path().string() + " writable or choose another folder with --root");
     }
+    result.status = "downloaded";
+    result.url = url;
+    result.bytes = bytes;
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (options.progress) {
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       char line[64];
-      std::snprintf(line, sizeof line, " in %.1f s, checksum ok", seconds);
+      std::snprintf(line, sizeof line, " in %.1f s, checksum ok", result.seconds);
       log::info(file.name + ": " + human_size(bytes) + line);
     }
-    return {};
+    return;
   }
-  return failures;
+  result.status = "failed";
+}
+
+// One line per mirror with why it failed for the files that could not be fetched: "  URL: HTTP 404".
+// Reasons that differ between files name the files: "  URL: HTTP 404 (a.gz); checksum mismatch (b.gz)".
+std::string mirror_lines(const std::vector<std::string>& mirrors, const std::vector<FileFetch>& files) {
+  std::string lines;
+  std::vector<std::string> seen;
+  for (const auto& mirror : mirrors) {
+    if (std::find(seen.begin(), seen.end(), mirror) != seen.end()) continue;
+    seen.push_back(mirror);
+    std::vector<std::pair<std::string, std::string>> reasons;  // reason, the files it applies to
+    for (const auto& file : files) {
+      if (file.status != "failed") continue;
+      for (const auto& attempt : file.failures) {
+        if (attempt.mirror != mirror) continue;
+        auto it =
+            std::find_if(reasons.begin(), reasons.end(), [&](const auto& r) { return r.first == attempt.reason; });
+        if (it == reasons.end()) {
+          reasons.emplace_back(attempt.reason, file.name);
+        } else if (it->second.find(file.name) == std::string::npos) {
+          it->second += ", " + file.name;
+        }
+      }
+    }
+    if (reasons.empty()) continue;
+    std::string line;
+    for (const auto& [reason, names] : reasons) {
+      line += (line.empty() ? "" : "; ") + reason + (reasons.size() > 1 ? " (" + names + ")" : "");
+    }
+    lines += "\n  " + mirror + ": " + line;
+  }
+  return lines;
+}
+
+// `folder` as an absolute path without a trailing separator: "data/mnist/" -> "/cwd/data/mnist".
+stdfs::path absolute_folder(const stdfs::path& folder) {
+  std::error_code ec;
+  const stdfs::path p = stdfs::absolute(folder, ec).lexically_normal();
+  return p.has_filename() ? p : p.parent_path();
+}
+
+// The topmost folder of `root` that does not exist yet (empty if `root` exists), as an absolute path.
+stdfs::path first_missing_folder(const stdfs::path& root) {
+  std::error_code ec;
+  stdfs::path missing;
+  for (stdfs::path p = absolute_folder(root); p.has_filename() && !stdfs::exists(p, ec); p = p.parent_path()) {
+    missing = p;
+  }
+  return missing;
+}
+
+// Removes `root` and then its parents up to `top` (from first_missing_folder) while they are empty.
+void remove_empty_folders(const stdfs::path& root, const stdfs::path& top) {
+  std::error_code ec;
+  for (stdfs::path p = absolute_folder(root); p.has_filename(); p = p.parent_path()) {
+    if (!stdfs::is_empty(p, ec) || ec || !stdfs::remove(p, ec) || p == top) break;
+  }
 }
 
 }  // namespace
@@ -273,12 +337,14 @@ std::vector<FileCheck> verify_dataset(const DatasetInfo& info, const std::filesy
   return checks;
 }
 
-void fetch_dataset(const DatasetInfo& info, const std::filesystem::path& root, const FetchOptions& options) {
+void fetch_dataset(const DatasetInfo& info, const std::filesystem::path& root, const FetchOptions& options,
+                   std::vector<FileFetch>* results) {
   const std::vector<std::string>& mirrors = options.mirrors.empty() ? info.mirrors : options.mirrors;
   if (mirrors.empty()) {
     throw DataError("dataset '" + info.name + "' has no download mirrors", "pass one with --mirror URL");
   }
   std::error_code ec;
+  const stdfs::path created = first_missing_folder(root);
   stdfs::create_directories(root, ec);
   if (ec) {
     throw DataError(root.string() + ": cannot create dataset folder: " + ec.message(),
@@ -287,10 +353,18 @@ void fetch_dataset(const DatasetInfo& info, const std::filesystem::path& root, c
   init_curl_once();
 
   // Every file is attempted even after one fails, so that one bad file costs one re-run, not four.
+  std::vector<FileFetch> local;
+  std::vector<FileFetch>& files = results != nullptr ? *results : local;
+  files.clear();
   std::string failed;
+  size_t failed_count = 0;
   Unreachable unreachable;
   for (const auto& file : info.files) {
     const stdfs::path target = root / file.name;
+    files.emplace_back();
+    files.back().name = file.name;
+    files.back().path = target;
+    files.back().status = "present";
     if (stdfs::is_regular_file(target, ec)) {
       const std::string actual = sha256_file(target);
       if (actual == file.sha256) {
@@ -302,14 +376,17 @@ void fetch_dataset(const DatasetInfo& info, const std::filesystem::path& root, c
       log::info(data_file(root, file).string() + " is a raw file that cannot be verified; downloading " + file.name +
                 ", which will be used instead");
     }
-    const std::string failures = fetch_file(file, target, mirrors, options, unreachable);
-    if (!failures.empty()) failed += (failed.empty() ? "" : "; ") + file.name + " (" + failures + ")";
+    fetch_file(file, files.back(), mirrors, options, unreachable);
+    if (files.back().status == "failed") failed += (failed_count++ == 0 ? "" : ", ") + file.name;
   }
-  if (!failed.empty()) {
-    throw DataError("dataset '" + info.name + "': download failed into " + root.string() + " for " + failed,
-                    "check the network connection, pass a working mirror with --mirror URL (a local copy works "
-                    "too: --mirror file:///path/to/folder/), or point DLTRAIN_DATA_DIR or --data-dir at an "
-                    "existing copy of the files");
+  if (failed_count > 0) {
+    if (!created.empty()) remove_empty_folders(root, created);
+    const std::string what =
+        failed_count == info.files.size() ? "any of its " + std::to_string(failed_count) + " files" : failed;
+    throw DataError("dataset '" + info.name + "': could not download " + what + " into " + root.string() +
+                        "; mirrors tried:" + mirror_lines(mirrors, files),
+                    "check the network or pass a working mirror with --mirror URL (a local copy: file:///folder/), "
+                    "or set DLTRAIN_DATA_DIR to a folder whose " + info.name + "/ holds the files");
   }
 }
 

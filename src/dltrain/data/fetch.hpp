@@ -30,9 +30,32 @@ struct FetchOptions {
   bool progress = true;              // print progress lines while downloading
 };
 
+// One mirror that failed for one file.
+struct MirrorAttempt {
+  std::string mirror;  // the base URL as given
+  std::string url;     // the file's URL on it
+  std::string reason;  // "HTTP 404", "cannot connect: connection refused", "checksum mismatch"
+  std::string detail;  // more for some reasons: "got <sha256> expected <sha256> (28.2 KiB received)"
+  bool tried = true;   // false: skipped, the mirror was unreachable for an earlier file (`reason` says why)
+};
+
+// What fetch_dataset did with one file.
+struct FileFetch {
+  std::string name;
+  std::filesystem::path path;  // where the file is kept
+  std::string status;          // "present" (already there, checksum verified), "downloaded" or "failed"
+  std::string url;             // downloaded: where from
+  double bytes = 0;            // downloaded: bytes received
+  double seconds = 0;          // downloaded: time for the transfer and the checksum
+  std::vector<MirrorAttempt> failures;  // each mirror that failed for this file, in order
+};
+
 // Downloads every file that is missing or fails its checksum into `root` (created if needed), trying
 // each mirror in turn. A file is written to a temporary name, verified, then renamed: a failed or
-// corrupt download never leaves a partial file. Throws DataError naming every mirror tried.
-void fetch_dataset(const DatasetInfo& info, const std::filesystem::path& root, const FetchOptions& options);
+// corrupt download never leaves a partial file, and a folder it created stays only if a file is kept in
+// it. Throws DataError naming each mirror tried with its reason, one line per mirror. When `results` is
+// given, it receives one entry per file handled, also when this throws.
+void fetch_dataset(const DatasetInfo& info, const std::filesystem::path& root, const FetchOptions& options,
+                   std::vector<FileFetch>* results = nullptr);
 
 }  // namespace dltrain::data
