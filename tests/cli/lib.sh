@@ -59,3 +59,18 @@ if os.path.exists(f"{run}/metrics.csv"):
     assert rows and all(len(r) == len(rows[0]) for r in rows), "ragged metrics.csv"
 PY
 }
+
+# as_if_killed_before_reports RUN COPY: copies a finished run to COPY as a kill -9 between the last last.pt and the
+# reports leaves it: report.json still says running, metrics.csv lacks the last epoch.
+as_if_killed_before_reports() {
+  cp -r "$1" "$2"
+  "$PYTHON" - "$2" <<'PY'
+import json, sys
+run = sys.argv[1]
+report = json.load(open(f"{run}/report.json"))
+report["status"] = "running"
+json.dump(report, open(f"{run}/report.json", "w"))
+lines = open(f"{run}/metrics.csv").read().splitlines(True)
+open(f"{run}/metrics.csv", "w").writelines(lines[:-1])
+PY
+}

@@ -59,16 +59,7 @@ check "second SIGINT: exit 130 (got $rc)" test "$rc" -eq 130
 check "second SIGINT: every file complete" verify_run data runs/twice
 
 # Killed after the last epoch's last.pt but before its reports (as kill -9 can): resuming completes them.
-cp -r runs/straight runs/late
-"$PYTHON" - runs/late <<'PY'
-import json, sys
-run = sys.argv[1]
-report = json.load(open(f"{run}/report.json"))
-report["status"] = "running"
-json.dump(report, open(f"{run}/report.json", "w"))
-lines = open(f"{run}/metrics.csv").read().splitlines(True)
-open(f"{run}/metrics.csv", "w").writelines(lines[:-1])
-PY
+as_if_killed_before_reports runs/straight runs/late
 expect 0 "completing its reports" "$DLTRAIN" train --resume runs/late --no-progress
 check "late kill: metrics.csv has every epoch again" "$PYTHON" -c "
 import csv; rows = lambda p: [r[:8] for r in csv.reader(open(p))]

@@ -66,16 +66,7 @@ assert d['status'] == 'early_stopped' and len(d['epochs']) == 2 and d['best']['e
 assert d['result']['model'] == 'best.pt' and d['result']['epoch'] == 1"
 expect 2 "stopped early" "$DLTRAIN" train --resume runs/early --no-progress
 # Killed after its last last.pt but before its reports: resuming completes them, early_stopped with the same numbers.
-cp -r runs/early runs/early-late
-"$PYTHON" - runs/early-late <<'PY'
-import json, sys
-run = sys.argv[1]
-report = json.load(open(f"{run}/report.json"))
-report["status"] = "running"
-json.dump(report, open(f"{run}/report.json", "w"))
-lines = open(f"{run}/metrics.csv").read().splitlines(True)
-open(f"{run}/metrics.csv", "w").writelines(lines[:-1])
-PY
+as_if_killed_before_reports runs/early runs/early-late
 expect 0 "completing its reports" "$DLTRAIN" train --resume runs/early-late --no-progress
 check "the completed reports equal the uninterrupted early-stopped run's" "$PYTHON" -c "
 import json; a, b = (json.load(open(f'runs/{r}/report.json')) for r in ('early', 'early-late'))

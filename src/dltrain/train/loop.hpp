@@ -23,15 +23,15 @@ struct RunOptions {
   bool show_progress = true;
   // A checkpoint of the run to continue (`--resume`): training goes on in its run directory from the
   // exact position it was saved at. Empty: a new run directory.
-  std::filesystem::path resume_from;
+  std::filesystem::path resume_from{};
   // Called after every optimizer step with the number of steps done (tests use it to stop a run).
-  std::function<void(int64_t step)> after_step;
+  std::function<void(int64_t step)> after_step{};
   // Called once the run directory exists (or is reopened by --resume), before training starts.
-  std::function<void(const std::filesystem::path& run_dir)> on_run_dir;
+  std::function<void(const std::filesystem::path& run_dir)> on_run_dir{};
   // Seconds between samples of the background monitor (CPU, RSS, and the GPU through NVML); 0: off.
   double monitor_interval_s = 0.5;
   // The command line that started the run, for report.json.
-  std::string command_line;
+  std::string command_line{};
 };
 
 // Trains the model described by `config` (flags already applied) and writes the run directory.
