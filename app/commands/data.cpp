@@ -17,7 +17,7 @@ namespace dltrain::app {
 namespace {
 
 struct DataOptions {
-  std::string dataset;               // mnist | fashion-mnist
+  std::string dataset;               // a name from the dataset table
   std::string root;                  // empty: the folder training reads (see resolve_root)
   std::vector<std::string> mirrors;  // fetch: replaces the dataset's own mirrors, tried in order
   long timeout_seconds = 120;        // fetch: per file and mirror
@@ -136,7 +136,9 @@ Command register_data(CLI::App& parent) {
 
   CLI::App* fetch = data->add_subcommand(
       "fetch", "Download a dataset's files that are missing or corrupt, verifying each SHA-256 before keeping it");
-  fetch->add_option("dataset", options->dataset, "mnist or fashion-mnist")->required();
+  std::string dataset_help = "One of:";
+  for (const std::string& name : config::dataset_names()) dataset_help += " " + name;
+  fetch->add_option("dataset", options->dataset, dataset_help)->required();
   fetch->add_option("--root", options->root,
                     "Folder to download into (default: the one train reads: the first of $DLTRAIN_DATA_DIR/<dataset>, "
                     "data/<dataset>, /usr/share/datasets/<dataset> that holds the files, else the first)");
@@ -152,7 +154,7 @@ Command register_data(CLI::App& parent) {
   fetch->add_flag("--json", options->json, "Print one JSON object with the per-file results");
 
   CLI::App* verify = data->add_subcommand("verify", "Check a dataset's files against their published SHA-256 sums");
-  verify->add_option("dataset", options->dataset, "mnist or fashion-mnist")->required();
+  verify->add_option("dataset", options->dataset, dataset_help)->required();
   verify->add_option("--root", options->root,
                      "Folder holding the files (default: the one train reads, see data fetch --help)");
   verify->add_flag("--json", options->json, "Print one JSON object with the per-file results");

@@ -46,7 +46,8 @@ check "verify without --root checks ./data/mnist, where train finds the files" \
   test "$(json_get verify.json 'd["root"]')" = data/mnist
 DLTRAIN_DATA_DIR=env "$DLTRAIN" train --config "$DLTRAIN_SOURCE_DIR/configs/tiny.json" --set train.batch_size=8 \
   --set train.epochs=1 --out runs --no-progress -q
-check "train reads the same folder" grep -q '"root": "data/mnist"' runs/tiny/report.json
+check "train reads the same folder (report.json records it as an absolute path)" \
+  test "$(json_get runs/tiny/report.json 'd["dataset"]["root"]')" = "$(pwd -P)/data/mnist"
 # The fixture's files fail the published checksums, so fetch tries to replace them there, not in env/mnist.
 DLTRAIN_DATA_DIR=env "$DLTRAIN" data fetch mnist --json --mirror "$dead1" >fetch2.json 2>/dev/null
 check "fetch without --root works on ./data/mnist too" test "$(json_get fetch2.json 'd["root"]')" = data/mnist

@@ -31,9 +31,13 @@ const std::vector<DatasetInfo>& registry() {
        0.2860,
        0.3530,
        {"http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-        "https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/"}},
+        "https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/"},
+       {1, 28, 28},
+       60000,
+       10000,
+       "dataset-fashion-mnist"},
   };
-  // Every entry above: 1x28x28 images, 60000 for training and 10000 for test (DatasetInfo's defaults).
+  // mnist's image shape and sizes are DatasetInfo's defaults: 1x28x28, 60000 for training and 10000 for test.
   return datasets;
 }
 
@@ -101,7 +105,7 @@ std::filesystem::path locate_root(const DatasetInfo& info, const std::string& ex
                       tried.front().string() + ": " + missing + ")",
                   "run `dltrain data fetch " + info.name + "`, set DLTRAIN_DATA_DIR to a folder holding " + info.name +
                       "/, or pass --data-dir DIR" +
-                      (info.name == "fashion-mnist" ? ", or `apt-get install dataset-fashion-mnist`" : ""));
+                      (info.debian_package.empty() ? "" : ", or `apt-get install " + info.debian_package + "`"));
 }
 
 std::vector<std::filesystem::path> candidate_roots(const DatasetInfo& info, const std::string& explicit_root) {

@@ -27,6 +27,7 @@ struct DatasetInfo {
   std::vector<int64_t> image_shape = {1, 28, 28};  // C, H, W; loading refuses files of another shape
   int64_t train_size = 60000;  // images in the published training file
   int64_t test_size = 10000;
+  std::string debian_package{};  // a Debian package that installs it under /usr/share/datasets, if any
 };
 
 // The entry for `name`; throws ConfigError listing the known datasets.

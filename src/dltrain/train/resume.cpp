@@ -59,10 +59,10 @@ void check_resume_config(const nlohmann::json& saved, const config::Config& now,
                          int64_t steps_per_epoch, int64_t step) {
   const config::Config before = config::parse(saved, checkpoint.string() + " (embedded config)");
   const nlohmann::json old_flat = config::to_json(before).flatten(), new_flat = config::to_json(now).flatten();
-  nlohmann::json keys = old_flat;
-  keys.update(new_flat);  // every key of either
+  nlohmann::json either = old_flat;
+  either.update(new_flat);  // every key of either config
   std::vector<std::string> forbidden, allowed;
-  for (auto it = keys.begin(); it != keys.end(); ++it) {
+  for (auto it = either.begin(); it != either.end(); ++it) {
     const auto old_value = old_flat.find(it.key()), new_value = new_flat.find(it.key());
     const std::string was = old_value == old_flat.end() ? "unset" : old_value->dump();
     const std::string is = new_value == new_flat.end() ? "unset" : new_value->dump();
