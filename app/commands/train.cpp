@@ -29,9 +29,8 @@ struct TrainOptions {
 // --resume: the checkpoint's own config, with --set overrides on top (run_training checks them against the resume
 // contract and logs what changed).
 config::Config resumed_config(const std::filesystem::path& checkpoint, const std::vector<std::string>& overrides) {
-  nlohmann::json doc = train::read_checkpoint_meta(checkpoint).config;
-  config::apply_overrides(doc, overrides);
-  return config::parse(doc, checkpoint.string() + " (embedded config with --set overrides)");
+  return config::parse_with_overrides(train::read_checkpoint_meta(checkpoint).config, overrides,
+                                      checkpoint.string() + " (embedded config)");
 }
 
 // --json: the run directory, how the run ended and its result (or error), from its report.json.

@@ -89,6 +89,8 @@ for change in data.limit_train=100 train.batch_size=30 data.val_split=0.5 run.se
 done
 expect 2 "cannot change data.limit_train .*, run.seed " "$DLTRAIN" train --resume runs/cut --set data.limit_train=100 \
   --set run.seed=5 --no-progress
+expect 3 "^error: --set train.epochs=abc: /train/epochs: expected an integer" "$DLTRAIN" train --resume runs/cut \
+  --set train.epochs=abc --no-progress
 check "refused resumes left the run as it was (no segment added)" test "$(json_get runs/cut/report.json 'len(d["segments"])')" = 1
 expect 0 "resume: train.threads \(1 -> 2\)" "$DLTRAIN" train --resume runs/cut --threads 2 --set train.log_interval=50 \
   --set train.epochs=3 --set 'train.checkpoint_every="1 epoch"' --no-progress

@@ -149,13 +149,17 @@ Config load(const std::filesystem::path& path, const std::vector<std::string>& o
         path.string() + ": malformed JSON: " + (tag_end == std::string::npos ? what : what.substr(tag_end + 2)),
         "numbers must fit in a double (magnitude below about 1.8e308)");
   }
+  return parse_with_overrides(std::move(doc), overrides, path.string());
+}
+
+Config parse_with_overrides(nlohmann::json doc, const std::vector<std::string>& overrides, const std::string& source) {
   const nlohmann::json file_doc = overrides.empty() ? nlohmann::json() : doc;
   apply_overrides(doc, overrides);
   try {
-    return parse(doc, path.string());
+    return parse(doc, source);
   } catch (const ConfigError& e) {
     if (overrides.empty()) throw;
-    throw blame_overrides(e, file_doc, overrides, path.string());
+    throw blame_overrides(e, file_doc, overrides, source);
   }
 }
 
