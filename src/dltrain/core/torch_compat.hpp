@@ -33,9 +33,6 @@ inline std::string torch_version() { return TORCH_VERSION; }
 
 inline constexpr bool kTorch2 = TORCH_VERSION_MAJOR >= 2;
 
-// A CPU generator seeded with `seed` (the factory moved between headers over versions).
-inline at::Generator cpu_generator(uint64_t seed) { return at::detail::createCPUGenerator(seed); }
-
 inline std::string cuda_device_name(int index) {
 #ifdef DLTRAIN_WITH_CUDA
   return at::cuda::getDeviceProperties(index)->name;

@@ -18,6 +18,7 @@
 #include <system_error>
 
 #include "dltrain/core/error.hpp"
+#include "dltrain/core/format.hpp"
 #include "dltrain/core/fs.hpp"
 #include "dltrain/core/log.hpp"
 
@@ -57,15 +58,9 @@ std::string mirror_url(const std::string& base, const std::string& file_name) {
 }
 
 std::string human_size(double bytes) {
-  char buf[32];
-  if (bytes >= 1024.0 * 1024.0) {
-    std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / (1024.0 * 1024.0));
-  } else if (bytes >= 1024.0) {
-    std::snprintf(buf, sizeof buf, "%.1f KiB", bytes / 1024.0);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.0f bytes", bytes);
-  }
-  return buf;
+  if (bytes >= 1024.0 * 1024.0) return format("%.1f MiB", bytes / (1024.0 * 1024.0));
+  if (bytes >= 1024.0) return format("%.1f KiB", bytes / 1024.0);
+  return format("%.0f bytes", bytes);
 }
 
 struct WriteState {
@@ -212,9 +207,7 @@ void fetch_file(const DataFile& file, FileFetch& result, const std::vector<std::
     result.bytes = bytes;
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (options.progress) {
-      char line[64];
-      std::snprintf(line, sizeof line, " in %.1f s, checksum ok", result.seconds);
-      log::info(file.name + ": " + human_size(bytes) + line);
+      log::info(file.name + ": " + human_size(bytes) + format(" in %.1f s, checksum ok", result.seconds));
     }
     return;
   }
