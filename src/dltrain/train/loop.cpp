@@ -133,6 +133,7 @@ class Run {
   std::unique_ptr<DeviceOptimizer> optimizer_;
   std::unique_ptr<StepRunner> steps_;
   int64_t steps_per_epoch_ = 0;
+  config::Interval checkpoint_every_;  // train.checkpoint_every, parsed once
   CheckpointMeta resumed_;
   bool finish_only_ = false;  // resuming a run that had trained everything but not written its reports
   std::optional<EpochCursor> pending_;  // a resumed mid-epoch position
@@ -172,6 +173,7 @@ void Run::set_up() {
   graphs_ = choose_cuda_graphs(c_.train.cuda_graphs, device_, precision_);
   set_math_mode(precision_, c_.train.deterministic);
   threads_ = device::configure_threads(c_.train.threads);
+  config::parse_interval(c_.train.checkpoint_every, checkpoint_every_);  // validated by config::parse
   torch::manual_seed(static_cast<uint64_t>(c_.run.seed));
   const auto t0 = Clock::now();
   std::filesystem::path remembered_root;  // where the resumed run found its data
@@ -354,9 +356,7 @@ void Run::after_step(EpochCursor& e, int64_t b) {
     progress_->show(b, e.loss_sum.item<double>() / static_cast<double>(b + 1),
                     e.correct.item<double>() / static_cast<double>((b + 1) * c_.train.batch_size));
   }
-  config::Interval every;
-  config::parse_interval(c_.train.checkpoint_every, every);
-  if (every.steps && record_.step % every.count == 0 && b + 1 < steps_per_epoch_) {
+  if (checkpoint_every_.steps && record_.step % checkpoint_every_.count == 0 && b + 1 < steps_per_epoch_) {
     const auto checkpoint_start = Clock::now();
     e.next_batch = b + 1;
     save(last_pt_, &e, e.seconds_before + seconds_since(epoch_start_));
@@ -389,9 +389,7 @@ bool Run::end_epoch(int64_t epoch, EpochCursor& e) {
   const bool last_epoch = epoch == c_.train.epochs || stop_early;
   const auto checkpoint_start = Clock::now();
   if (improved) save(best_pt_);  // before last.pt: see reports_pending
-  config::Interval every;
-  config::parse_interval(c_.train.checkpoint_every, every);
-  if (every.steps || epoch % every.count == 0 || last_epoch) save(last_pt_);
+  if (checkpoint_every_.steps || epoch % checkpoint_every_.count == 0 || last_epoch) save(last_pt_);
   record_.timings.checkpoint_s += seconds_since(checkpoint_start);
   write_reports("running");
   log_epoch(r, improved);
