@@ -33,8 +33,9 @@ std::string command_line(int argc, char** argv) {
 
 int report(const std::string& kind, const std::string& message, const std::string& hint, int code) {
   dltrain::log::flush();
-  std::cerr << "error: " << (kind.empty() ? "" : kind + ": ") << message << "\n";
-  if (!hint.empty()) std::cerr << "hint: " << hint << "\n";
+  const std::string& prefix = dltrain::log::console_prefix();  // "[rank N] " in a data-parallel worker
+  std::cerr << prefix << "error: " << (kind.empty() ? "" : kind + ": ") << message << "\n";
+  if (!hint.empty()) std::cerr << prefix << "hint: " << hint << "\n";
   return code;
 }
 
@@ -200,7 +201,7 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "Show warnings and errors only");
 
   const std::vector<dltrain::app::Command> commands = {
-      dltrain::app::register_train(app, command_line(argc, argv)),
+      dltrain::app::register_train(app, command_line(argc, argv), std::vector<std::string>(argv, argv + argc)),
       dltrain::app::register_eval(app),
       dltrain::app::register_config(app),
       dltrain::app::register_data(app),

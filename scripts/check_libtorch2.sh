@@ -41,13 +41,14 @@ mirror="${mirror%/}"
 
 # What the cuda variant installs on top of debootstrap's minbase (the cpu variant runs scripts/setup.sh, which
 # installs what it needs): the compiler and CMake, python3 (tests, gpu_check's summary), the zlib/curl/OpenSSL
-# headers, OpenBLAS (as on a tuned machine: doctor warns about the reference BLAS), libtorch-cuda-dev (contrib), which pulls libtorch-cuda-2.6 and the CUDA 12.4 libraries (non-free), and
+# headers, OpenBLAS (as on a tuned machine: doctor warns about the reference BLAS), libtorch-cuda-dev (contrib), which pulls libtorch-cuda-2.6 and the CUDA 12.4 libraries (non-free), Gloo's and NCCL's headers
+# (libgloo-cuda-dev, libnccl-dev: the data-parallel code with its NCCL path), and
 # nvidia-cuda-toolkit (non-free): LibTorch's CMake config enables the CUDA language and requires the CUDA toolkit
 # (nvcc, the CUDA headers ATen's CUDA headers include), even for a project without .cu files.
 # dltrain's header libraries (CLI11, spdlog, fmt, nlohmann-json, Catch2) are not installed: gpu_check.sh unpacks
 # the Debian 12 .debs that it fetches on this machine (--fetch-debs), as on a GPU machine without apt.
 cuda_packages=(build-essential cmake python3 zlib1g-dev libcurl4-openssl-dev libssl-dev libopenblas0-openmp
-               libtorch-cuda-dev nvidia-cuda-toolkit)
+               libtorch-cuda-dev libgloo-cuda-dev libnccl-dev nvidia-cuda-toolkit)
 
 log() { printf '[check_libtorch2 %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 

@@ -7,8 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential cmake pkg-config "${DLTRAIN_LIBTORCH_PACKAGE:-libtorch-dev}" libcli11-dev libspdlog-dev
-          nlohmann-json3-dev catch2 zlib1g-dev libcurl4-openssl-dev libssl-dev libopenblas0-openmp python3
+libtorch_package=${DLTRAIN_LIBTORCH_PACKAGE:-libtorch-dev}
+# Gloo's headers for c10d (data-parallel training); Debian builds Gloo twice and the CUDA LibTorch needs the CUDA one.
+gloo_package=libgloo-dev
+[ "$libtorch_package" != libtorch-cuda-dev ] || gloo_package=libgloo-cuda-dev
+packages=(build-essential cmake pkg-config "$libtorch_package" libcli11-dev libspdlog-dev
+          nlohmann-json3-dev catch2 "$gloo_package" zlib1g-dev libcurl4-openssl-dev libssl-dev libopenblas0-openmp python3
           ca-certificates)
 source scripts/apt_missing.sh
 apt_install_missing setup "${packages[@]}"

@@ -13,7 +13,8 @@ struct Command {
 };
 
 // `command_line`: the whole command line, recorded in report.json.
-Command register_train(CLI::App& parent, std::string command_line);
+// `argv`: the whole command line, which `--nproc N` passes on to the workers it starts (without --nproc).
+Command register_train(CLI::App& parent, std::string command_line, std::vector<std::string> argv);
 Command register_eval(CLI::App& parent);
 Command register_config(CLI::App& parent);
 Command register_data(CLI::App& parent);

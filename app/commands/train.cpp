@@ -5,7 +5,10 @@
 #include "dltrain/config/config.hpp"
 #include "dltrain/core/error.hpp"
 #include "dltrain/config/overrides.hpp"
+#include "dltrain/core/format.hpp"
 #include "dltrain/core/fs.hpp"
+#include "dltrain/core/log.hpp"
+#include "dltrain/dist/world.hpp"
 #include "dltrain/train/checkpoint.hpp"
 #include "dltrain/train/loop.hpp"
 
@@ -23,8 +26,23 @@ struct TrainOptions {
   bool no_progress = false;
   bool json = false;
   double monitor_interval = 0.5;
+  int nproc = 0;
   std::string command_line;
+  std::vector<std::string> argv;
 };
+
+// The command line without --nproc N (or --nproc=N): what each worker runs.
+std::vector<std::string> worker_argv(const std::vector<std::string>& argv) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    if (argv[i] == "--nproc") {
+      ++i;
+    } else if (argv[i].rfind("--nproc=", 0) != 0) {
+      out.push_back(argv[i]);
+    }
+  }
+  return out;
+}
 
 // --resume: the checkpoint's own config, with --set overrides on top (run_training checks them against the resume
 // contract and logs what changed).
@@ -58,29 +76,40 @@ int run_train(const TrainOptions& o) {
   if (o.threads >= 0) c.train.threads = o.threads;
   if (!o.data_dir.empty()) c.data.root = o.data_dir;
   if (!o.out.empty()) c.run.output_dir = o.out;
+  const dist::World world = dist::world_from_environment();
+  if (o.nproc > 1) {
+    if (world.distributed()) {
+      throw UsageError("--nproc " + std::to_string(o.nproc) + " inside a launcher's worker (" + world.launcher + ")",
+                       "let the launcher start the workers (torchrun --nproc-per-node, srun), or use --nproc alone");
+    }
+    return dist::launch_local(o.nproc, worker_argv(o.argv), c.train.distributed.timeout);
+  }
+  if (!world.leader()) log::set_worker_console(format("[rank %d] ", world.rank));
   train::RunOptions options;
+  options.world = world;
   options.show_progress = !o.no_progress;
   options.resume_from = resume;
   options.monitor_interval_s = o.monitor_interval;
   options.command_line = o.command_line;
   std::filesystem::path run_dir;
-  options.on_run_dir = [&run_dir, &o](const std::filesystem::path& dir) {
+  const bool speaks = world.leader();  // of a data-parallel run's workers, rank 0 alone writes stdout
+  options.on_run_dir = [&run_dir, &o, speaks](const std::filesystem::path& dir) {
     run_dir = dir;
-    if (!o.json) std::cout << dir.string() << std::endl;  // for scripts: where this run is
+    if (!o.json && speaks) std::cout << dir.string() << std::endl;  // for scripts: where this run is
   };
   try {
     train::run_training(c, options);
   } catch (const Error&) {
-    if (o.json && !run_dir.empty()) print_run_json(run_dir);
+    if (o.json && speaks && !run_dir.empty()) print_run_json(run_dir);
     throw;
   }
-  if (o.json) print_run_json(run_dir);
+  if (o.json && speaks) print_run_json(run_dir);
   return kExitOk;
 }
 
 }  // namespace
 
-Command register_train(CLI::App& parent, std::string command_line) {
+Command register_train(CLI::App& parent, std::string command_line, std::vector<std::string> argv) {
   auto o = std::make_shared<TrainOptions>();
   CLI::App* app = parent.add_subcommand("train", "Train a model described by a JSON config");
   CLI::Option* config = app->add_option("-c,--config", o->config, "JSON config file (see configs/)");
@@ -97,6 +126,10 @@ Command register_train(CLI::App& parent, std::string command_line) {
   app->add_flag("--json", o->json,
                 "Print one JSON object on stdout at the end (run_dir, status, result or error) instead of the run "
                 "directory's path at the start");
+  app->add_option("--nproc", o->nproc,
+                  "Data-parallel training: start N worker processes on this machine (c10d, Gloo on the CPU, NCCL on "
+                  "GPUs); train.batch_size stays the global batch. Under torchrun or srun, leave it out")
+      ->check(CLI::Range(1, 1024));
   app->add_option("--monitor-interval", o->monitor_interval,
                   "Seconds between monitor samples (CPU, RSS; GPU through NVML on CUDA) in report.json; 0: off")
       ->capture_default_str()
@@ -107,6 +140,7 @@ Command register_train(CLI::App& parent, std::string command_line) {
               "and may change only train.epochs, early_stopping.patience, log_interval, checkpoint_every, device,\n"
               "threads, cuda_graphs, scheduler.horizon_epochs, run.output_dir and data.root.");
   o->command_line = std::move(command_line);
+  o->argv = std::move(argv);
   return {app, [o] { return run_train(*o); }};
 }
 

@@ -86,6 +86,14 @@ struct EarlyStoppingConfig {
   double min_delta = 0.0;
 };
 
+// Data-parallel training (several workers, see dist/): how the workers talk. Used only when a launcher
+// (torchrun, Slurm, `dltrain train --nproc N`) starts more than one worker.
+struct DistributedConfig {
+  DistBackend backend = DistBackend::kAuto;
+  double timeout = 300.0;  // seconds a rendezvous or a collective may wait for the other workers
+  bool overlap = true;  // all-reduce each gradient bucket during backward, as soon as it is complete
+};
+
 struct TrainConfig {
   int64_t epochs = 10;
   int64_t batch_size = 64;
@@ -101,6 +109,7 @@ struct TrainConfig {
   Precision precision = Precision::kFp32;  // see precisions()
   CudaGraphs cuda_graphs = CudaGraphs::kAuto;  // capture the training step in one CUDA graph
   bool deterministic = false;  // CUDA: deterministic cuDNN and cuBLAS algorithms, no cuDNN autotuning (slower)
+  DistributedConfig distributed;
 };
 
 struct EvalConfig {

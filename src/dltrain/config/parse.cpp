@@ -143,6 +143,7 @@ const Vocabulary<Precision>& vocabulary_of(Precision) { return precisions(); }
 const Vocabulary<LayerType>& vocabulary_of(LayerType) { return layer_types(); }
 const Vocabulary<ModelType>& vocabulary_of(ModelType) { return model_types(); }
 const Vocabulary<CudaGraphs>& vocabulary_of(CudaGraphs) { return cuda_graph_modes(); }
+const Vocabulary<DistBackend>& vocabulary_of(DistBackend) { return distributed_backends(); }
 
 template <class E, std::enable_if_t<std::is_enum_v<E>, int> = 0>
 bool convert(const json& j, E& out) {
@@ -418,6 +419,13 @@ void visit(V& v, EarlyStoppingConfig& c) {
 }
 
 template <class V>
+void visit(V& v, DistributedConfig& c) {
+  v.field("backend", c.backend);
+  v.field("timeout", c.timeout, in_range(1.0, 86400.0, true));
+  v.field("overlap", c.overlap);
+}
+
+template <class V>
 void visit(V& v, TrainConfig& c) {
   v.field("epochs", c.epochs, greater_than<int64_t>(0));
   v.field("batch_size", c.batch_size, greater_than<int64_t>(0));
@@ -433,6 +441,7 @@ void visit(V& v, TrainConfig& c) {
   v.field("precision", c.precision);
   v.field("cuda_graphs", c.cuda_graphs);
   v.field("deterministic", c.deterministic);
+  v.object("distributed", c.distributed);
 }
 
 template <class V>

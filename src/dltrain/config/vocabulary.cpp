@@ -91,6 +91,15 @@ const Vocabulary<CudaGraphs>& cuda_graph_modes() {
   return table;
 }
 
+const Vocabulary<DistBackend>& distributed_backends() {
+  static const Vocabulary<DistBackend> table(
+      "distributed backend",
+      {{"auto", DistBackend::kAuto, "NCCL for CUDA devices, Gloo for the CPU"},
+       {"gloo", DistBackend::kGloo, "c10d's Gloo: TCP between processes, CPU tensors"},
+       {"nccl", DistBackend::kNccl, "c10d's NCCL: NVIDIA GPUs (a CUDA build of LibTorch)"}});
+  return table;
+}
+
 bool is_activation(LayerType type) {
   switch (type) {
     case LayerType::kReLU:

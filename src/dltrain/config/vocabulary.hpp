@@ -21,6 +21,7 @@ enum class LayerType {
 };
 enum class ModelType { kMlp, kLayers };
 enum class CudaGraphs { kAuto, kOn, kOff };
+enum class DistBackend { kAuto, kGloo, kNccl };
 
 template <class E>
 struct Term {
@@ -77,6 +78,7 @@ const Vocabulary<Precision>& precisions();
 const Vocabulary<LayerType>& layer_types();
 const Vocabulary<ModelType>& model_types();
 const Vocabulary<CudaGraphs>& cuda_graph_modes();
+const Vocabulary<DistBackend>& distributed_backends();
 
 // Whether a layer type is an activation (what model.activation of an MLP may name).
 bool is_activation(LayerType type);

@@ -15,6 +15,7 @@ std::string exit_code_help() {
          "  7    training diverged (loss became NaN or Inf; the last good checkpoint stays)\n"
          "  8    output error (run directory not writable, disk full; nothing half-written is left)\n"
          "  9    doctor: a check failed (see its FAIL lines)\n"
+         "  10   distributed training: a worker was lost or stopped answering (last.pt stays as it was)\n"
          "  130  interrupted (a checkpoint was saved)\n";
 }
 

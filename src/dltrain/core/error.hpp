@@ -17,6 +17,7 @@ enum ExitCode : int {
   kExitDiverged = 7,
   kExitIo = 8,
   kExitCheck = 9,
+  kExitDistributed = 10,
   kExitInterrupted = 130,
 };
 
@@ -46,6 +47,7 @@ DLTRAIN_ERROR_TYPE(CheckpointError, kExitCheckpoint);
 DLTRAIN_ERROR_TYPE(DeviceError, kExitDevice);
 DLTRAIN_ERROR_TYPE(TrainingDiverged, kExitDiverged);
 DLTRAIN_ERROR_TYPE(IoError, kExitIo);
+DLTRAIN_ERROR_TYPE(DistributedError, kExitDistributed);
 DLTRAIN_ERROR_TYPE(Interrupted, kExitInterrupted);
 
 #undef DLTRAIN_ERROR_TYPE

@@ -51,6 +51,22 @@ void init(bool verbose, bool quiet) {
   console()->set_level(level);
 }
 
+namespace {
+std::string& prefix_storage() {
+  static std::string prefix;
+  return prefix;
+}
+}  // namespace
+
+void set_worker_console(const std::string& prefix) {
+  prefix_storage() = prefix;
+  logger();
+  console()->set_pattern("%^[%L]%$ " + prefix + "%v");
+  console()->set_level(spdlog::level::warn);
+}
+
+const std::string& console_prefix() { return prefix_storage(); }
+
 void set_file(const std::string& path) {
   auto& sinks = logger()->sinks();
   if (file_sink()) {

@@ -9,6 +9,11 @@ enum class Level { kDebug, kInfo, kWarn, kError };
 
 // Console logging to stderr; `verbose` enables debug, `quiet` shows warnings and errors only.
 void init(bool verbose, bool quiet);
+// A data-parallel worker other than rank 0: the console shows its warnings and errors only, each line starting with
+// `prefix` ("[rank 1] "), so that they can be told apart from rank 0's.
+void set_worker_console(const std::string& prefix);
+// That prefix ("" in a single process or on rank 0), for the lines main() prints itself.
+const std::string& console_prefix();
 // Also append every message (debug included) to `path`, e.g. a run's train.log, flushed line by line.
 // Empty path stops it.
 void set_file(const std::string& path);

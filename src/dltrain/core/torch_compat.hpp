@@ -21,7 +21,31 @@
 // LibTorch 2.4 or newer: the autocast functions that take a device type, and _foreach_ ops with a tensor scalar.
 #define DLTRAIN_TORCH_2_4 (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4))
 
+// c10d (data-parallel training, dist/group.cpp): its collective backends derive from c10d::Backend in LibTorch 2.x
+// and from c10d::ProcessGroup in 1.13. Declared here; the c10d headers come with the file that uses them.
+namespace c10d {
+class Backend;
+class ProcessGroup;
+}  // namespace c10d
+
 namespace dltrain::compat {
+
+#if TORCH_VERSION_MAJOR >= 2
+using CollectiveBackend = c10d::Backend;
+#else
+using CollectiveBackend = c10d::ProcessGroup;
+#endif
+
+// LibTorch 2.x's TCPStore serves through libuv by default; dltrain uses the classic server on every version, so
+// that the store behaves alike everywhere.
+template <class TcpStoreOptions>
+void use_classic_tcp_store(TcpStoreOptions& options) {
+#if TORCH_VERSION_MAJOR >= 2
+  options.useLibUV = false;
+#else
+  (void)options;
+#endif
+}
 
 #ifdef DLTRAIN_WITH_CUDA
 inline constexpr bool kHasCudaBuild = true;

@@ -18,6 +18,11 @@ Batch train_batch(const Split& split, const torch::Tensor& perm, int64_t b, int6
   return {norm(split.images.index_select(0, idx)), split.labels.index_select(0, idx)};
 }
 
+Split shard(const Split& split, int rank, int parts) {
+  const int64_t begin = split.size() * rank / parts, end = split.size() * (rank + 1) / parts;
+  return {split.images.slice(0, begin, end), split.labels.slice(0, begin, end)};
+}
+
 Batch eval_batch(const Split& split, int64_t b, int64_t batch_size, const Normalizer& norm) {
   const int64_t begin = b * batch_size;
   const int64_t end = std::min(begin + batch_size, split.size());

@@ -32,6 +32,10 @@ int64_t train_batches(int64_t examples, int64_t batch_size);
 // The b-th batch of the epoch whose order is `perm` (an index tensor on the split's device).
 Batch train_batch(const Split& split, const torch::Tensor& perm, int64_t b, int64_t batch_size, const Normalizer& norm);
 
+// The rank-th of `parts` contiguous pieces of `split` (sizes differ by at most one), without copying: a
+// data-parallel worker's share of an evaluation.
+Split shard(const Split& split, int rank, int parts);
+
 // The b-th batch in order (evaluation), the last one possibly partial.
 Batch eval_batch(const Split& split, int64_t b, int64_t batch_size, const Normalizer& norm);
 

@@ -89,6 +89,7 @@ nlohmann::json run_report_json(const RunRecord& r, const std::string& status, co
       {"config_sha256", r.config_sha256},
       {"segments", to_json(r.segments)},
       {"environment", r.environment},
+      {"distributed", r.distributed},
       {"config", r.config},
       {"dataset", r.dataset},
       {"model", r.model},

@@ -57,6 +57,8 @@ struct RunRecord {
   Timings timings;
   nlohmann::json monitor;  // the hardware monitor's report
   double peak_rss_mib = 0.0;
+  // A data-parallel run's workers (dist::Group::describe) and its all-reduce time; null for a single process.
+  nlohmann::json distributed;
 };
 
 // report.json for `record` with `status` (running, completed, early_stopped, interrupted, diverged, failed);

@@ -11,7 +11,7 @@ namespace dltrain::train {
 
 EvalResult evaluate(torch::nn::Sequential& net, const data::Split& split, int64_t batch_size,
                     const data::Normalizer& normalize, int64_t num_classes, Precision precision,
-                    const EvalCallback& after_batch) {
+                    const EvalCallback& after_batch, const SumAcross& sum_across) {
   torch::NoGradGuard no_grad;
   const bool was_training = net->is_training();
   net->eval();
@@ -37,6 +37,10 @@ EvalResult evaluate(torch::nn::Sequential& net, const data::Split& split, int64_
     if (after_batch) complete = after_batch(std::min(split.size(), (b + 1) * batch_size), split.size());
   }
   net->train(was_training);
+  if (sum_across) {
+    sum_across(loss_sum);
+    sum_across(confusion);
+  }
   EvalResult r;
   r.complete = complete;
   r.confusion = confusion.cpu();

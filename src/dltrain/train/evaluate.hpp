@@ -24,10 +24,15 @@ struct EvalResult {
 // Called after each batch with the images done so far and the split's size; returning false stops the pass.
 using EvalCallback = std::function<bool(int64_t done, int64_t total)>;
 
+// Sums a tensor over the workers of a data-parallel run, in place.
+using SumAcross = std::function<void(torch::Tensor&)>;
+
 // Forward passes run in `precision` as in training (autocast for bf16), so eval reproduces train's numbers.
+// With `sum_across`, `split` is this worker's shard and the loss sum and confusion matrix are summed over the
+// workers before they are read: the result covers the whole split.
 EvalResult evaluate(torch::nn::Sequential& net, const data::Split& split, int64_t batch_size,
                     const data::Normalizer& normalize, int64_t num_classes, Precision precision = Precision::kFp32,
-                    const EvalCallback& after_batch = {});
+                    const EvalCallback& after_batch = {}, const SumAcross& sum_across = {});
 
 // accuracy, its standard error, loss, per-class accuracy (a list in class order, with the class names beside it)
 // and the confusion matrix.

@@ -8,10 +8,9 @@
 // Whatever ends a run after open(), end_with_error() leaves report.json and train.log saying how it ended.
 #include "dltrain/train/loop.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -21,9 +20,12 @@
 #include "dltrain/core/format.hpp"
 #include "dltrain/core/fs.hpp"
 #include "dltrain/core/log.hpp"
+#include "dltrain/core/torch_compat.hpp"
 #include "dltrain/data/batches.hpp"
 #include "dltrain/device/device.hpp"
 #include "dltrain/device/monitor.hpp"
+#include "dltrain/dist/gradient_sync.hpp"
+#include "dltrain/dist/group.hpp"
 #include "dltrain/model/model.hpp"
 #include "dltrain/report/metrics.hpp"
 #include "dltrain/report/progress.hpp"
@@ -82,10 +84,6 @@ std::string changed_settings(const config::Config& c) {
   return text;
 }
 
-std::string host_name() {
-  char name[256] = {};  // gethostname fills it; HOST_NAME_MAX is 64 on Linux
-  return ::gethostname(name, sizeof(name) - 1) == 0 ? name : "";
-}
 
 [[noreturn]] void interrupted(const std::string& what, const std::filesystem::path& run_dir) {
   throw Interrupted(what, "continue with: dltrain train --resume " + run_dir.string());
@@ -101,6 +99,7 @@ class Run {
   void set_up_model();
   void restore_resumed();
   void open();
+  void open_worker();
   void describe() const;
   EpochCursor train_epoch(int64_t epoch);
   void after_step(EpochCursor& e, int64_t b);
@@ -110,14 +109,23 @@ class Run {
   RunResult finish();
   [[noreturn]] void end_with_error();
 
-  EvalResult evaluate_split(torch::nn::Sequential& net, const data::Split& split, const std::string& name);
+  void join_workers();
+  void set_up_workers();
+  EvalResult evaluate_split(torch::nn::Sequential& net, const data::Split& split, const std::string& name,
+                            bool all_workers = true);
   void check_finite() const;
+  bool stop_agreed();
+  void sum_across(torch::Tensor& t, const std::string& what);
+  EpochCursor global_sums(const EpochCursor& e);
+  void average_buffers();
   void save(const std::filesystem::path& path, const EpochCursor* cursor = nullptr, double epoch_seconds = 0.0);
   void write_reports(const std::string& status, const nlohmann::json& error = nullptr);
   void touch_segment(const std::string& how);
   void log_epoch(const report::EpochRecord& r, bool improved) const;
   void print_summary(const RunResult& result) const;
   bool resuming() const { return !options_.resume_from.empty(); }
+  bool leader() const { return options_.world.leader(); }
+  int workers() const { return options_.world.size; }
 
   const config::Config& c_;
   const RunOptions& options_;
@@ -131,6 +139,8 @@ class Run {
   std::optional<data::Normalizer> normalize_;
   model::Model m_;
   std::unique_ptr<DeviceOptimizer> optimizer_;
+  std::unique_ptr<dist::Group> group_;  // data-parallel runs only
+  std::unique_ptr<dist::GradientSync> sync_;
   std::unique_ptr<StepRunner> steps_;
   int64_t steps_per_epoch_ = 0;
   config::Interval checkpoint_every_;  // train.checkpoint_every, parsed once
@@ -170,9 +180,15 @@ void Run::set_up() {
   device_ = device::resolve(c_.train.device);
   precision_ = c_.train.precision;
   check_precision(precision_, device_);
-  graphs_ = choose_cuda_graphs(c_.train.cuda_graphs, device_, precision_);
+  join_workers();
+  graphs_ = group_ ? GraphChoice{false, "a data-parallel step reads the workers' votes on the host"}
+                   : choose_cuda_graphs(c_.train.cuda_graphs, device_, precision_);
   set_math_mode(precision_, c_.train.deterministic);
-  threads_ = device::configure_threads(c_.train.threads);
+  // Workers on one machine share its cores unless --threads says otherwise.
+  const int64_t threads = c_.train.threads == 0 && workers() > 1
+                              ? std::max(1, device::available_cores() / options_.world.local_size)
+                              : c_.train.threads;
+  threads_ = device::configure_threads(threads);
   config::parse_interval(c_.train.checkpoint_every, checkpoint_every_);  // validated by config::parse
   torch::manual_seed(static_cast<uint64_t>(c_.run.seed));
   const auto t0 = Clock::now();
@@ -192,9 +208,60 @@ void Run::set_up() {
   if (resuming()) restore_resumed();
 }
 
+// A data-parallel run: this worker's device (cuda:LOCAL_RANK), the process group, and the check that every worker
+// was started alike, all before the data is loaded.
+void Run::join_workers() {
+  const dist::World& w = options_.world;
+  if (!w.distributed()) return;
+  if (device_.is_cuda()) {
+    const auto gpus = static_cast<int>(torch::cuda::device_count());
+    if (w.local_rank >= gpus) {
+      throw DeviceError(format("rank %d: LOCAL_RANK %d needs a GPU of its own and this machine has %d", w.rank,
+                               w.local_rank, gpus),
+                        format("start at most %d worker(s) per machine, or train on the CPU with --device cpu", gpus));
+    }
+    device_ = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(w.local_rank));
+  }
+  if (c_.train.batch_size % w.size != 0) {
+    throw ConfigError(format("/train/batch_size: %lld cannot be split evenly over %d workers",
+                             static_cast<long long>(c_.train.batch_size), w.size),
+                      "train.batch_size is the global batch; each worker takes batch_size / workers: make it a "
+                      "multiple of the worker count");
+  }
+  if (c_.train.cuda_graphs == config::CudaGraphs::kOn) {
+    throw ConfigError("/train/cuda_graphs: on, but a data-parallel step reads the workers' votes on the host",
+                      "set train.cuda_graphs to auto (or off)");
+  }
+  const auto backend = dist::choose_backend(c_.train.distributed.backend, device_);
+  group_ = std::make_unique<dist::Group>(
+      w, backend, std::chrono::milliseconds(static_cast<int64_t>(1000 * c_.train.distributed.timeout)), device_);
+  nlohmann::json config = config::to_json(c_);
+  config["data"].erase("root");  // where each machine keeps its data, writes and how many cores it has
+  config["run"].erase("output_dir");
+  config["train"].erase("threads");
+  group_->check_same({{"dltrain", DLTRAIN_VERSION},
+                      {"libtorch", compat::torch_version()},
+                      {"config", config},
+                      {"resume", options_.resume_from.string()}});
+}
+
+// Every worker starts from rank 0's weights (equal already, from the same seed: this makes sure) and averages its
+// gradients with the others' at every step.
+void Run::set_up_workers() {
+  if (!group_) return;
+  torch::NoGradGuard no_grad;
+  for (torch::Tensor t : m_.net->parameters()) group_->broadcast(t, "the initial weights' broadcast");
+  for (torch::Tensor t : m_.net->buffers()) group_->broadcast(t, "the initial buffers' broadcast");
+  sync_ = std::make_unique<dist::GradientSync>(*group_, m_.net->parameters(), c_.train.distributed.overlap);
+  if (const char* step = std::getenv("DLTRAIN_INJECT_NAN_AT_STEP"); step != nullptr) {
+    sync_->inject_nan_at(std::atoll(step));
+  }
+}
+
 void Run::set_up_model() {
   m_ = model::build(c_.model, d_.info->image_shape, d_.num_classes());
   m_.net->to(device_, parameter_dtype(precision_));
+  set_up_workers();
   optimizer_ = std::make_unique<DeviceOptimizer>(m_.net->parameters(), c_.train.optimizer);
   train_ = data::to_device(d_.train, device_);
   val_ = data::to_device(d_.val, device_);
@@ -203,11 +270,12 @@ void Run::set_up_model() {
   steps_per_epoch_ = data::train_batches(train_.size(), c_.train.batch_size);
   const int64_t horizon = c_.train.scheduler.horizon_epochs;
   schedule_ = {c_.train.optimizer.lr, steps_per_epoch_, horizon > 0 ? horizon : c_.train.epochs};
-  const StepSettings settings{
+  StepSettings settings{
       torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(c_.train.label_smoothing), c_.train.grad_clip,
       precision_, device_};
+  settings.sync = sync_.get();
   steps_ = std::make_unique<StepRunner>(m_.net, *optimizer_, settings, train_, c_.train.batch_size, *normalize_,
-                                        graphs_.use);
+                                        graphs_.use, options_.world.rank, workers());
 }
 
 // The checkpoint's weights, optimizer state, position and random state, after the checks of the resume contract.
@@ -227,6 +295,10 @@ void Run::restore_resumed() {
   if (resumed_.order.defined()) {
     pending_ = EpochCursor{resumed_.order.to(device_), resumed_.loss_sum.to(device_), resumed_.correct.to(device_),
                            resumed_.batch, resumed_.epoch_seconds};
+    if (!leader()) {  // the saved sums are over all workers: rank 0 carries them on
+      pending_->loss_sum.zero_();
+      pending_->correct.zero_();
+    }
   }
   run_dir_ = path.parent_path().parent_path();
   finish_only_ = reports_pending(resumed_, c_, report_status(run_dir_));
@@ -253,11 +325,16 @@ void Run::open() {
       log::info("resume: removed " + std::to_string(stale) + " temporary file(s) of an interrupted write");
     }
     if (!record_.segments.empty()) record_.segments.back().how = how_segment_ended(record_.segments.back(), run_dir_);
-  } else {
+  } else if (leader()) {
     run_dir_ = fs::create_run_dir(c_.run.output_dir, c_.run.name);
   }
+  if (group_) run_dir_ = group_->share("run_dir", run_dir_.string());
   last_pt_ = run_dir_ / "checkpoints" / "last.pt";
   best_pt_ = run_dir_ / "checkpoints" / "best.pt";
+  if (!leader()) {  // the other workers write nothing; their warnings and errors reach the console
+    open_worker();
+    return;
+  }
   log::set_file((run_dir_ / "train.log").string());
   if (options_.on_run_dir) options_.on_run_dir(run_dir_);
   if (resuming()) {
@@ -267,23 +344,31 @@ void Run::open() {
   }
   record_.run_dir = run_dir_;
   record_.command_line = options_.command_line;
-  record_.host = host_name();
+  record_.host = dist::host_name();
   record_.environment = device::environment(device_);
   record_.config = config::to_json(c_);
   record_.config_sha256 = report::sha256_hex(record_.config.dump());
   record_.dataset = dataset_json(d_);
   record_.model = model::summary_json(m_);
   record_.selection.monitor = val_.size() > 0 ? "val_accuracy" : "";
+  if (group_) record_.distributed = group_->describe();
   record_.segments.push_back({report::utc_now(), "", "running", record_.step, record_.step, 0.0});
   report::write_json(run_dir_ / "config.json", record_.config);
   describe();
-  progress_ = std::make_unique<report::Progress>(c_.train.epochs, steps_per_epoch_, c_.train.batch_size,
-                                                 c_.train.log_interval, options_.show_progress);
-  signals_ = std::make_unique<StopSignalGuard>();
-  timer_ = std::make_unique<StepTimer>(device_);
-  sampler_ = std::make_unique<device::Monitor>(device::monitor_options(device_, options_.monitor_interval_s));
-  watch_ = std::make_unique<FiniteWatch>(device_, record_.step);
+  open_worker();
   write_reports("running");
+}
+
+// The per-run helpers every worker has: progress (shown by rank 0 only), signals, timers, monitor, finite watch.
+void Run::open_worker() {
+  progress_ = std::make_unique<report::Progress>(c_.train.epochs, steps_per_epoch_, c_.train.batch_size,
+                                                 c_.train.log_interval, options_.show_progress && leader());
+  signals_ = std::make_unique<StopSignalGuard>();
+  if (group_) set_repeat_grace(2.0);
+  timer_ = std::make_unique<StepTimer>(device_);
+  sampler_ = std::make_unique<device::Monitor>(
+      device::monitor_options(device_, leader() ? options_.monitor_interval_s : 0.0));
+  watch_ = std::make_unique<FiniteWatch>(device_, record_.step);
 }
 
 // The console shows what a person reads (device, data, changed settings, the model); every setting goes to
@@ -292,6 +377,15 @@ void Run::describe() const {
   log::info("run directory: " + run_dir_.string());
   log::info("device: " + device_.str() + ", threads: " + std::to_string(threads_) +
             (device::allocator_tuned() ? ", allocator: tuned" : ", allocator: glibc defaults"));
+  if (group_) {
+    const dist::World& w = options_.world;
+    log::info(format("data-parallel: %d workers (%d on this machine), %s, rendezvous %s, started by %s; global batch "
+                     "%lld = %d x %lld",
+                     w.size, w.local_size, group_->backend_name().c_str(), w.rendezvous().c_str(), w.launcher.c_str(),
+                     static_cast<long long>(c_.train.batch_size), w.size,
+                     static_cast<long long>(c_.train.batch_size / w.size)));
+    for (const nlohmann::json& r : record_.distributed["ranks"]) log::debug("  worker " + r.dump());
+  }
   const nlohmann::json& env = record_.environment;
   if (device_.is_cuda()) {
     log::info("CUDA: " + env["device_name"].get<std::string>() + "; LibTorch " + env["libtorch_version"].get<std::string>() +
@@ -323,8 +417,9 @@ EpochCursor Run::train_epoch(int64_t epoch) {
                            : EpochCursor{torch::randperm(train_.size(), on_device.dtype(torch::kInt64)),
                                          torch::zeros({}, on_device.dtype(torch::kFloat)),
                                          torch::zeros({}, on_device.dtype(torch::kInt64))};
+  if (group_) group_->broadcast(e.order, "the epoch's data order");  // equal already (same seed): made sure
   for (int64_t b = e.next_batch; b < steps_per_epoch_; ++b) {
-    if (stop_requested()) {
+    if (sync_ ? sync_->stop_voted() : stop_requested()) {  // data-parallel: a vote of the last all-reduce
       e.next_batch = b;
       save(last_pt_, &e, e.seconds_before + seconds_since(epoch_start_));
       interrupted(format("interrupted at epoch %lld, step %lld; checkpoint saved to %s", static_cast<long long>(epoch),
@@ -333,10 +428,11 @@ EpochCursor Run::train_epoch(int64_t epoch) {
     }
     timer_->start();
     optimizer_->set_lr(lr_at(c_.train.scheduler, schedule_, record_.step));
+    if (sync_) sync_->begin_step(record_.step + 1, stop_requested());
     const StepOutput out = steps_->run(e.order, b);
-    watch_->observe(out.loss);
+    watch_->observe(sync_ ? sync_->any_loss_not_finite() : out.loss);
     ++record_.step;
-    e.loss_sum += out.loss;
+    e.loss_sum += workers() > 1 ? out.loss / workers() : out.loss;  // summed over the workers when read
     e.correct += out.correct;
     timer_->stop();
     after_step(e, b);
@@ -350,11 +446,13 @@ EpochCursor Run::train_epoch(int64_t epoch) {
 
 // Progress, the divergence check at log lines, step checkpoints, the test hook.
 void Run::after_step(EpochCursor& e, int64_t b) {
-  const bool show = progress_->due(b);
+  // Data-parallel workers read their sums together, at the same steps.
+  const bool show = group_ ? (b + 1) % c_.train.log_interval == 0 : progress_->due(b);
   if (show || record_.step % c_.train.log_interval == 0) check_finite();
   if (show) {
-    progress_->show(b, e.loss_sum.item<double>() / static_cast<double>(b + 1),
-                    e.correct.item<double>() / static_cast<double>((b + 1) * c_.train.batch_size));
+    const EpochCursor sums = global_sums(e);
+    progress_->show(b, sums.loss_sum.item<double>() / static_cast<double>(b + 1),
+                    sums.correct.item<double>() / static_cast<double>((b + 1) * c_.train.batch_size));
   }
   if (checkpoint_every_.steps && record_.step % checkpoint_every_.count == 0 && b + 1 < steps_per_epoch_) {
     const auto checkpoint_start = Clock::now();
@@ -377,8 +475,10 @@ bool Run::end_epoch(int64_t epoch, EpochCursor& e) {
   r.lr = lr_at(c_.train.scheduler, schedule_, record_.step - 1);  // the epoch's last step
   r.train_seconds = e.seconds_before;
   r.images_per_second = static_cast<double>(steps_per_epoch_ * c_.train.batch_size) / r.train_seconds;
-  r.train_loss = e.loss_sum.item<double>() / static_cast<double>(steps_per_epoch_);
-  r.train_accuracy = e.correct.item<double>() / static_cast<double>(steps_per_epoch_ * c_.train.batch_size);
+  const EpochCursor sums = global_sums(e);
+  r.train_loss = sums.loss_sum.item<double>() / static_cast<double>(steps_per_epoch_);
+  r.train_accuracy = sums.correct.item<double>() / static_cast<double>(steps_per_epoch_ * c_.train.batch_size);
+  average_buffers();
   evaluate_epoch(r, e);
   record_.timings.train_s += r.train_seconds;
   record_.timings.eval_s += r.eval_seconds;
@@ -392,7 +492,7 @@ bool Run::end_epoch(int64_t epoch, EpochCursor& e) {
   if (checkpoint_every_.steps || epoch % checkpoint_every_.count == 0 || last_epoch) save(last_pt_);
   record_.timings.checkpoint_s += seconds_since(checkpoint_start);
   write_reports("running");
-  log_epoch(r, improved);
+  if (leader()) log_epoch(r, improved);
   if (stop_early) {
     log::info(format("early stopping: no val_accuracy improvement in %lld validation pass(es)",
                      static_cast<long long>(record_.selection.evals_without_improvement)));
@@ -420,7 +520,7 @@ void Run::evaluate_epoch(report::EpochRecord& r, EpochCursor& e) {
   }
   r.eval_seconds = seconds_since(eval_start);
   progress_->set_eval_seconds(r.eval_seconds / static_cast<double>(c_.eval.every));
-  if (stop_requested()) {
+  if (stop_agreed()) {
     save(last_pt_, &e, e.seconds_before);
     interrupted(format("interrupted while evaluating epoch %lld; checkpoint saved to %s (its evaluation runs again on "
                        "resume)",
@@ -457,12 +557,13 @@ RunResult Run::finish() {
   }
   if (selection.epoch == last) {
     record_.selected_test = record_.final_test;
-  } else if (selection.epoch > 0) {
+  } else if (selection.epoch > 0 && leader()) {  // best.pt is on rank 0's disk: rank 0 alone evaluates it
     LoadedCheckpoint best = load_checkpoint(best_pt_);
     best.model.net->to(device_);
-    record_.selected_test = eval_json(evaluate_split(best.model.net, test_, "test"), d_.info->class_names);
+    record_.selected_test =
+        eval_json(evaluate_split(best.model.net, test_, "test", false), d_.info->class_names);
   }
-  if (stop_requested()) {
+  if (stop_agreed()) {
     interrupted("interrupted during the final evaluation; training is complete and saved in " + last_pt_.string(),
                 run_dir_);
   }
@@ -471,14 +572,14 @@ RunResult Run::finish() {
   const std::string status = last < c_.train.epochs ? "early_stopped" : "completed";
   write_reports(status);
   const bool selected = selection.epoch > 0;
-  const nlohmann::json& headline = selected ? record_.selected_test : record_.final_test;
+  const nlohmann::json& headline = selected && leader() ? record_.selected_test : record_.final_test;
   const RunResult result{run_dir_,      status,
                          selected ? "best.pt" : "final",
                          selected ? selection.epoch : last,
                          headline["accuracy"].get<double>(),
                          record_.final_test["accuracy"].get<double>(),
                          last};
-  print_summary(result);
+  if (leader()) print_summary(result);
   log::set_file("");
   return result;
 }
@@ -509,12 +610,21 @@ void Run::end_with_error() {
   } catch (...) {
     message = "unknown exception";
   }
-  if (!run_dir_.empty()) {
+  if (!run_dir_.empty() && leader()) {
     log::to_file("run ended (" + status + "): " + message + (hint.empty() ? "" : "; hint: " + hint), log::Level::kError);
     try {
       write_reports(status, {{"message", message}, {"hint", hint}});
     } catch (const std::exception&) {
       // The disk that failed the run may fail this too; the original error is the one to report.
+    }
+  }
+  if (group_ && (status == "interrupted" || status == "diverged")) {
+    // Every worker stops here at the same step: the others wait until rank 0 has written its files, so that a
+    // launcher that ends all workers when one exits cannot cut rank 0's writes short.
+    try {
+      group_->barrier("the workers' common stop");
+    } catch (const Error& e) {
+      log::warn(e.what());
     }
   }
   log::set_file("");
@@ -523,15 +633,59 @@ void Run::end_with_error() {
 
 // ---- helpers ----
 
-EvalResult Run::evaluate_split(torch::nn::Sequential& net, const data::Split& split, const std::string& name) {
+// With all_workers in a data-parallel run, each worker evaluates its contiguous share of the split and the sums are
+// added up: the result covers exactly the whole split. A stop request ends a single process's pass early; workers
+// finish their shares (short) and agree on stopping afterwards (stop_agreed).
+EvalResult Run::evaluate_split(torch::nn::Sequential& net, const data::Split& split, const std::string& name,
+                               bool all_workers) {
   log::debug("evaluating " + name + ": " + std::to_string(split.size()) + " images");
-  const EvalResult r = evaluate(net, split, c_.eval.batch_size, *normalize_, d_.num_classes(), precision_,
-                                [&](int64_t done, int64_t total) {
-                                  progress_->show_eval(name, done, total);
-                                  return !stop_requested();
-                                });
+  const bool sharded = group_ && all_workers;
+  const data::Split part = sharded ? data::shard(split, options_.world.rank, workers()) : split;
+  const auto after_batch = [&](int64_t done, int64_t total) {
+    progress_->show_eval(name, done, total);
+    return sharded || !stop_requested();
+  };
+  const SumAcross across = [&](torch::Tensor& t) { sum_across(t, "the " + name + " evaluation's sums"); };
+  const EvalResult r = evaluate(net, part, c_.eval.batch_size, *normalize_, d_.num_classes(), precision_, after_batch,
+                                sharded ? across : SumAcross());
   progress_->clear();
   return r;
+}
+
+// Whether to stop now: this process's signal flag, or whether any worker has one (a collective).
+bool Run::stop_agreed() {
+  if (!group_) return stop_requested();
+  return group_->any(stop_requested() || (sync_ && sync_->stop_voted()), "agreeing on a stop");
+}
+
+void Run::sum_across(torch::Tensor& t, const std::string& what) {
+  if (!group_) return;
+  torch::Tensor host = t.to(torch::kCPU).contiguous();  // Gloo works on CPU tensors; small ones only come here
+  group_->all_reduce(host, what);
+  t.copy_(host);
+}
+
+// The epoch's running loss and correct counts over all workers (each worker adds loss / workers).
+EpochCursor Run::global_sums(const EpochCursor& e) {
+  EpochCursor sums = e;
+  if (!group_) return sums;
+  sums.loss_sum = e.loss_sum.clone();
+  sums.correct = e.correct.clone();
+  sum_across(sums.loss_sum, "the training sums");
+  sum_across(sums.correct, "the training sums");
+  return sums;
+}
+
+// BatchNorm running statistics: each worker's come from its own slices of the batches; at every evaluation and
+// checkpoint they become the workers' mean, so that the saved model is the one that was evaluated.
+void Run::average_buffers() {
+  if (!group_) return;
+  torch::NoGradGuard no_grad;
+  for (torch::Tensor t : m_.net->buffers()) {
+    if (!t.is_floating_point()) continue;  // num_batches_tracked: equal on every worker
+    sum_across(t, "the BatchNorm statistics' average");
+    t.div_(workers());
+  }
 }
 
 // Stops the run when a training loss so far was NaN or Inf, naming the first such step. Called at log lines, before
@@ -546,15 +700,19 @@ void Run::check_finite() const {
 }
 
 // A checkpoint at the end of epoch record_.history.size(), or in the middle of the next one (`cursor`).
+// In a data-parallel run every worker calls it (the sums and BatchNorm statistics are collected) and rank 0 writes.
 void Run::save(const std::filesystem::path& path, const EpochCursor* cursor, double epoch_seconds) {
   check_finite();
+  const EpochCursor sums = cursor != nullptr ? global_sums(*cursor) : EpochCursor{};
+  if (cursor != nullptr) average_buffers();
+  if (!leader()) return;
   touch_segment("running");
   CheckpointMeta meta = checkpoint_meta(record_);
   if (cursor != nullptr) {
     meta.batch = cursor->next_batch;
     meta.order = cursor->order;
-    meta.loss_sum = cursor->loss_sum;
-    meta.correct = cursor->correct;
+    meta.loss_sum = sums.loss_sum;
+    meta.correct = sums.correct;
     meta.epoch_seconds = epoch_seconds;
   }
   capture_rng(meta, device_);
@@ -563,7 +721,12 @@ void Run::save(const std::filesystem::path& path, const EpochCursor* cursor, dou
 }
 
 void Run::write_reports(const std::string& status, const nlohmann::json& error) {
+  if (!leader()) return;
   touch_segment(status);
+  if (sync_) {
+    record_.distributed["allreduce"] = {{"seconds", sync_->seconds()}, {"calls", sync_->calls()},
+                                        {"buckets", sync_->buckets()}};
+  }
   record_.monitor = sampler_ ? sampler_->report() : nlohmann::json(nullptr);
   record_.peak_rss_mib = device::peak_rss_mib();
   report::write_metrics_csv(run_dir_ / "metrics.csv", record_.history);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "dltrain/config/config.hpp"
+#include "dltrain/dist/world.hpp"
 
 namespace dltrain::train {
 
@@ -32,12 +33,16 @@ struct RunOptions {
   double monitor_interval_s = 0.5;
   // The command line that started the run, for report.json.
   std::string command_line{};
+  // This process's place in a data-parallel run (dist::world_from_environment); a single process by default.
+  dist::World world{};
 };
 
 // Trains the model described by `config` (flags already applied) and writes the run directory.
 // Everything that can fail on bad input fails before step 0. SIGINT, SIGTERM and SIGHUP stop the run after the
 // current step with last.pt and a report marked "interrupted" (Interrupted is thrown). Any error after the run
 // directory exists leaves report.json and train.log saying how the run ended.
+// In a data-parallel run (options.world of size N) every worker calls this; they train one model on slices of the
+// same global batches, and rank 0 alone writes the run directory (docs/ARCHITECTURE.md, "Data-parallel training").
 RunResult run_training(const config::Config& config, const RunOptions& options);
 
 // The checkpoint `--resume PATH` means: PATH itself, or PATH/checkpoints/last.pt for a run directory.

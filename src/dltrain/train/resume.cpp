@@ -49,6 +49,9 @@ const std::vector<ResumableKey>& resumable_keys() {
       {"/train/threads", "CPU threads"},
       {"/train/cuda_graphs", "how steps are launched, not what they compute"},
       {"/train/scheduler/horizon_epochs", "keeps the schedule when train.epochs grows"},
+      {"/train/distributed/backend", "how workers talk, not what they compute"},
+      {"/train/distributed/timeout", "how long workers wait for each other"},
+      {"/train/distributed/overlap", "when the gradients are sent, not what they are"},
       {"/run/output_dir", "the run continues in its own directory"},
       {"/data/root", "where the same data is found"},
   };

@@ -14,6 +14,10 @@ class StopSignalGuard {
 };
 
 bool stop_requested();
+// Data-parallel workers: further signals within `seconds` of the first count as the same one. A terminal's Ctrl-C
+// reaches torchrun and its workers at once, and torchrun then forwards it to them: that second SIGINT must not
+// quit a worker before rank 0 has saved.
+void set_repeat_grace(double seconds);
 // What the first signal does, for tests and callers that stop a run from inside the process.
 void request_stop();
 

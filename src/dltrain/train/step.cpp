@@ -1,6 +1,8 @@
 // The training step.
 #include "dltrain/train/step.hpp"
 
+#include "dltrain/dist/gradient_sync.hpp"
+
 namespace dltrain::train {
 
 void clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm) {
@@ -25,13 +27,17 @@ StepOutput train_step(torch::nn::Sequential& net, torch::optim::Optimizer& optim
     loss = torch::nn::functional::cross_entropy(logits, batch.labels, s.loss);
   }
   if (s.scaler != nullptr) {
+    if (s.sync != nullptr) s.sync->before_backward(loss);
     s.scaler->scale(loss).backward();
+    if (s.sync != nullptr) s.sync->average();
     const std::vector<torch::Tensor> params = net->parameters();
     s.scaler->unscale(params);
     if (s.grad_clip > 0) clip_grad_norm(params, s.grad_clip);
     s.scaler->step(optimizer);
   } else {
+    if (s.sync != nullptr) s.sync->before_backward(loss);
     loss.backward();
+    if (s.sync != nullptr) s.sync->average();
     if (s.grad_clip > 0) clip_grad_norm(net->parameters(), s.grad_clip);
     optimizer.step();
   }

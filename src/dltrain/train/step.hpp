@@ -9,6 +9,10 @@
 #include "dltrain/train/grad_scaler.hpp"
 #include "dltrain/train/precision.hpp"
 
+namespace dltrain::dist {
+class GradientSync;
+}  // namespace dltrain::dist
+
 namespace dltrain::train {
 
 struct StepSettings {
@@ -17,6 +21,7 @@ struct StepSettings {
   Precision precision = Precision::kFp32;
   torch::Device device = torch::kCPU;
   GradScaler* scaler = nullptr;  // fp16 runs: dynamic loss scaling
+  dist::GradientSync* sync = nullptr;  // data-parallel runs: averages the gradients over the workers after backward
 };
 
 struct StepOutput {
@@ -29,7 +34,8 @@ struct StepOutput {
 void clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm);
 
 // Zero the gradients, forward (under autocast for bf16/fp16) and loss, backward (of the scaled loss for fp16),
-// clip, optimizer step. Nothing in it reads a device value on the host, except the fp16 scaler's skip decision.
+// the gradient all-reduce (data-parallel runs), clip, optimizer step. Nothing in it reads a device value on the host,
+// except the fp16 scaler's skip decision and a data-parallel run's votes (gradient_sync.hpp).
 StepOutput train_step(torch::nn::Sequential& net, torch::optim::Optimizer& optimizer, const data::Batch& batch,
                       const StepSettings& settings);
 

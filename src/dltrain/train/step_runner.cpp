@@ -86,12 +86,14 @@ struct StepRunner::Graph {
 
 StepRunner::StepRunner(torch::nn::Sequential net, torch::optim::Optimizer& optimizer, const StepSettings& settings,
                        const data::Split& train, int64_t batch_size, const data::Normalizer& normalize,
-                       bool cuda_graphs)
+                       bool cuda_graphs, int rank, int workers)
     : net_(std::move(net)),
       optimizer_(optimizer),
       settings_(settings),
       train_(train),
       batch_size_(batch_size),
+      local_batch_(batch_size / workers),
+      slice_offset_(rank * (batch_size / workers)),
       normalize_(normalize) {
   if (settings_.precision == Precision::kFp16) {
     scaler_.emplace(settings_.device);
@@ -102,16 +104,20 @@ StepRunner::StepRunner(torch::nn::Sequential net, torch::optim::Optimizer& optim
     throw DeviceError("CUDA graphs need a CUDA build and device", "set train.cuda_graphs=off");
   }
   graph_ = std::make_unique<Graph>(settings_.device);
-  graph_->indices = torch::empty({batch_size_}, torch::TensorOptions().device(settings_.device).dtype(torch::kInt64));
+  graph_->indices = torch::empty({local_batch_}, torch::TensorOptions().device(settings_.device).dtype(torch::kInt64));
 }
 
 StepRunner::~StepRunner() = default;
 
 StepOutput StepRunner::run(const torch::Tensor& order, int64_t b) {
-  if (!graph_) return train_step(net_, optimizer_, data::train_batch(train_, order, b, batch_size_, normalize_), settings_);
+  const int64_t begin = b * batch_size_ + slice_offset_;
+  const torch::Tensor slice = order.slice(0, begin, begin + local_batch_);
+  if (!graph_) {
+    return train_step(net_, optimizer_, data::train_batch(train_, slice, 0, local_batch_, normalize_), settings_);
+  }
 #ifdef DLTRAIN_WITH_CUDA
   Graph& g = *graph_;
-  g.indices.copy_(order.slice(0, b * batch_size_, (b + 1) * batch_size_));
+  g.indices.copy_(slice);
   if (g.steps > kWarmupSteps) {
     g.graph.replay();
     ++g.steps;
@@ -125,7 +131,7 @@ StepOutput StepRunner::run(const torch::Tensor& order, int64_t b) {
   {
     const c10::cuda::CUDAStreamGuard on_side(g.side);
     const auto step = [&] {
-      return train_step(net_, optimizer_, data::train_batch(train_, g.indices, 0, batch_size_, normalize_), settings_);
+      return train_step(net_, optimizer_, data::train_batch(train_, g.indices, 0, local_batch_, normalize_), settings_);
     };
     if (g.steps < kWarmupSteps) {
       g.out = step();
@@ -148,8 +154,6 @@ StepOutput StepRunner::run(const torch::Tensor& order, int64_t b) {
   ++g.steps;
   return g.out;
 #else
-  (void)order;
-  (void)b;
   return {};
 #endif
 }

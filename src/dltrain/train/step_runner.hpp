@@ -30,8 +30,11 @@ class StepRunner {
   // Eager steps before the capture: they allocate the gradients and let cuDNN and cuBLAS pick their algorithms.
   static constexpr int kWarmupSteps = 3;
 
+  // `batch_size` is the global batch; in a data-parallel run of `workers` workers, this one (`rank`) trains on the
+  // rank-th of `workers` equal, disjoint slices of each global batch.
   StepRunner(torch::nn::Sequential net, torch::optim::Optimizer& optimizer, const StepSettings& settings,
-             const data::Split& train, int64_t batch_size, const data::Normalizer& normalize, bool cuda_graphs);
+             const data::Split& train, int64_t batch_size, const data::Normalizer& normalize, bool cuda_graphs,
+             int rank = 0, int workers = 1);
   ~StepRunner();
   StepRunner(const StepRunner&) = delete;
   StepRunner& operator=(const StepRunner&) = delete;
@@ -47,7 +50,9 @@ class StepRunner {
   torch::optim::Optimizer& optimizer_;
   StepSettings settings_;
   const data::Split& train_;
-  int64_t batch_size_;
+  int64_t batch_size_;  // global
+  int64_t local_batch_;  // this worker's slice of it
+  int64_t slice_offset_;  // where the slice starts in the global batch
   data::Normalizer normalize_;
   std::optional<GradScaler> scaler_;
   struct Graph;  // CUDA builds only
