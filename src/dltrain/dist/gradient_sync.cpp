@@ -113,16 +113,13 @@ void GradientSync::average() {
   const torch::Tensor votes = buckets_.back().flat.narrow(0, buckets_.back().flat.numel() - 2, 2).to(torch::kCPU);
   stop_votes_ = static_cast<int64_t>(votes[0].item<double>() + 0.5);
   not_finite_.fill_(votes[1].item<double>() > 0.5 ? kNaN : 0.0);
-  const double scale = 1.0 / static_cast<double>(group_.size());
+  // The means stay in the buckets and the gradients become views of them: no copy back. The next step resets the
+  // gradients to none (train_step) before backward refills the buckets.
   for (Bucket& b : buckets_) {
+    b.flat.div_(group_.size());
     for (size_t slot = 0; slot < b.params.size(); ++slot) {
       torch::Tensor& p = params_[b.params[slot]];
-      const torch::Tensor mean = b.flat.narrow(0, b.offsets[slot], p.numel()).view(p.sizes()) * scale;
-      if (p.grad().defined()) {
-        p.mutable_grad().copy_(mean);
-      } else {
-        p.mutable_grad() = mean;
-      }
+      p.mutable_grad() = b.flat.narrow(0, b.offsets[slot], p.numel()).view(p.sizes());
     }
   }
   seconds_ += std::chrono::duration<double>(Clock::now() - start).count();
