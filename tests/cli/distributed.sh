@@ -107,6 +107,26 @@ check "kill -9 rank 1: nothing listens on the rendezvous port $port" \
   sh -c "! grep -qi ':$(printf %04X "$port") 00000000:0000 0A' /proc/net/tcp"
 check "kill -9 rank 1: last.pt is intact" verify_run "${data[1]}" runs/killed
 
+grep -E "error|killed by" kill.txt | sed 's/^/    /'
+
+# ---- a worker that stops answering (SIGSTOP): rank 0 gives up after train.distributed.timeout, and --nproc ends
+# the frozen worker timeout + 30 s after rank 0 failed (SIGTERM, then SIGKILL)
+"$DLTRAIN" train --config "$cfg" "${opts[@]}" --set run.name=frozen --set train.epochs=50 \
+  --set train.distributed.timeout=5 --nproc 2 >frozen.txt 2>&1 &
+pid=$!
+for _ in $(seq 600); do grep -q '"status": "running"' runs/frozen/report.json 2>/dev/null && break; sleep 0.05; done
+sleep 1
+victim=$(json_get runs/frozen/report.json 'd["distributed"]["ranks"][1]["pid"]')
+start=$SECONDS
+kill -STOP "$victim"
+"${T[@]}" tail --pid="$pid" -f /dev/null
+wait "$pid"
+rc=$?
+check "SIGSTOP rank 1: exit 10 (got $rc) after $((SECONDS - start)) s, the frozen worker ended" \
+  sh -c "test $rc -eq 10 && ! kill -0 $victim 2>/dev/null"
+check "SIGSTOP rank 1: rank 0 gave up on it" grep -q "rank 0: a worker stopped answering or went away during" frozen.txt
+grep -E "error|still running" frozen.txt | sed 's/^/    /'
+
 # ---- by hand, as torchrun starts workers: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT ----
 launch2() {  # launch2 NAME ENV_FOR_RANK_1 -- ARGS...: ranks 0 and 1; output in NAME.0 / NAME.1, codes in rc0 / rc1
   local name=$1 extra=$2 p
