@@ -16,10 +16,15 @@ trap 'rm -rf "$stub"' EXIT
 mkdir -p "$stub/c10/cuda/impl"
 printf '#pragma once\n#define C10_CUDA_BUILD_SHARED_LIBS\n' >"$stub/c10/cuda/impl/cuda_cmake_macros.h"
 
+# dist/group.cpp: c10d's Gloo header needs USE_C10D_GLOO (CMake sets it for that file); the NCCL path is checked
+# where nccl.h is found.
+c10d_flags=(-DUSE_C10D_GLOO)
+if [[ -f "$cuda_home/include/nccl.h" || -f /usr/include/nccl.h ]]; then c10d_flags+=(-DUSE_C10D_NCCL -DDLTRAIN_WITH_NCCL); fi
 mapfile -t sources < <(grep -rlE 'DLTRAIN_WITH_CUDA|torch_compat.hpp' src tests --include='*.cpp' | sort)
 failed=0
 for f in "${sources[@]}"; do
-  if g++ -std=c++17 -fsyntax-only -DDLTRAIN_WITH_CUDA -DDLTRAIN_VERSION='"check"' -DDLTRAIN_BUILD_TYPE='"check"' \
+  if g++ -std=c++17 -fsyntax-only -DDLTRAIN_WITH_CUDA "${c10d_flags[@]}" -DDLTRAIN_VERSION='"check"' \
+      -DDLTRAIN_BUILD_TYPE='"check"' \
       -Isrc -Itests -Itests/unit -I"$stub" -I/usr/include/torch/csrc/api/include -I"$cuda_home/include" "$f"; then
     echo "ok      $f"
   else

@@ -31,6 +31,11 @@ torchrun=(/usr/bin/python3 -m torch.distributed.run --no_python --nproc_per_node
           --log_dir torchrun-logs)
 T=(timeout -k 5 180)
 
+running_with() {  # running_with TEXT: some process's command line contains TEXT (no procps needed)
+  local f
+  for f in /proc/[0-9]*/cmdline; do { tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qF -- "$1" && return 0; done
+  return 1
+}
 free_port() { "$PYTHON" -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
 metrics_close() {  # metrics_close A B: per-epoch train loss within 1e-4 relative, test accuracy within 0.1 points
   "$PYTHON" - "$1" "$2" <<'PY'
@@ -77,7 +82,7 @@ check "Ctrl-C to --nproc: exit 130 (got $rc)" test "$rc" -eq 130
 check "Ctrl-C to --nproc: report interrupted" test "$(json_get runs/stopped/report.json 'd["status"]')" = interrupted
 check "Ctrl-C to --nproc: both workers stopped at the step last.pt holds" \
   test "$(grep -c "interrupted at epoch [0-9]*, step $(json_get runs/stopped/report.json 'd["steps"]');" stop.txt)" -eq 2
-check "Ctrl-C to --nproc: no worker left" sh -c "! pgrep -f 'run[.]name=stopped' >/dev/null"
+check "Ctrl-C to --nproc: no worker left" eval '! running_with "run.name=stopped "'
 cp -r runs/stopped runs/stopped1
 expect 0 "resuming" "${T[@]}" "$DLTRAIN" train --resume runs/stopped --nproc 2 --no-progress
 expect 0 "resuming" "${T[@]}" "$DLTRAIN" train --resume runs/stopped1 --no-progress
@@ -102,7 +107,7 @@ rc=$?
 check "kill -9 rank 1: exit 10 (got $rc) within the timeout ($((SECONDS - start)) s)" test "$rc" -eq 10 -a $((SECONDS - start)) -le 25
 check "kill -9 rank 1: rank 0 names the lost rank" grep -q "rank 0: lost rank 1 (pid $victim) during" kill.txt
 check "kill -9 rank 1: report says failed" test "$(json_get runs/killed/report.json 'd["status"]')" = failed
-check "kill -9 rank 1: no worker left" sh -c "! pgrep -f 'run[.]name=killed' >/dev/null"
+check "kill -9 rank 1: no worker left" eval '! running_with "run.name=killed "'
 check "kill -9 rank 1: nothing listens on the rendezvous port $port" \
   sh -c "! grep -qi ':$(printf %04X "$port") 00000000:0000 0A' /proc/net/tcp"
 check "kill -9 rank 1: last.pt is intact" verify_run "${data[1]}" runs/killed
