@@ -138,7 +138,9 @@ Command register_train(CLI::App& parent, std::string command_line, std::vector<s
               "train.log and checkpoints/last.pt (and best.pt: the model chosen on data.val_split). Its path is\n"
               "printed on stdout. An existing run directory is never overwritten; --resume continues one in place\n"
               "and may change only train.epochs, early_stopping.patience, log_interval, checkpoint_every, device,\n"
-              "threads, cuda_graphs, scheduler.horizon_epochs, run.output_dir and data.root.");
+              "threads, cuda_graphs, scheduler.horizon_epochs, distributed.*, run.output_dir and data.root.\n"
+              "--nproc N (or torchrun, or srun) trains on N workers; train.batch_size stays the global batch\n"
+              "(README: Data-parallel training).");
   o->command_line = std::move(command_line);
   o->argv = std::move(argv);
   return {app, [o] { return run_train(*o); }};
