@@ -27,8 +27,19 @@ opts=("${data[@]}" --out runs --no-progress --threads 1 --set train.epochs=3 --s
       --set train.optimizer.lr=0.02 --set train.distributed.timeout=20)
 # Debian 12's torchrun (PyTorch 1.13 on Python 3.11) fails on its default --redirects 0 (Python 3.11's IntFlag no
 # longer iterates Std.NONE): redirect stdout to files and tee it back, which every version takes.
-torchrun=(/usr/bin/python3 -m torch.distributed.run --no_python --nproc_per_node 2 --redirects 1 --tee 1
-          --log_dir torchrun-logs)
+torchrun=(/usr/bin/python3 -m torch.distributed.run)
+torchrun_options=(--no_python --nproc_per_node 2 --redirects 1 --tee 1 --log_dir torchrun-logs)
+# Debian 13's PyTorch 2.6 is built without libuv, yet its torchrun creates its TCPStore with libuv and fails ("use_libuv
+# was requested but PyTorch was build without libuv support"): there torchrun runs with the classic store server.
+classic_store_torchrun='import runpy, sys, torch.distributed as d
+class ClassicTCPStore(d.TCPStore):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("use_libuv", False)
+        super().__init__(*args, **kwargs)
+d.TCPStore = ClassicTCPStore
+sys.argv[0] = "torchrun"
+runpy.run_module("torch.distributed.run", run_name="__main__")'
+
 T=(timeout -k 5 180)
 
 running_with() {  # running_with TEXT: some process's command line contains TEXT (no procps needed)
@@ -170,6 +181,12 @@ expect 2 "--nproc 2 inside a launcher's worker" env RANK=0 WORLD_SIZE=2 MASTER_A
 
 # ---- torchrun (Debian's python3-torch) ----
 if /usr/bin/python3 -c "import torch.distributed.run" 2>/dev/null; then
+  if /usr/bin/python3 -c "import torch.distributed as d; d.TCPStore('127.0.0.1', 0, 1, True)" 2>&1 |
+      grep -q "without libuv support"; then
+    echo "note: this PyTorch has no libuv and its torchrun asks for it: torchrun runs with TCPStore(use_libuv=False)"
+    torchrun=(/usr/bin/python3 -c "$classic_store_torchrun")
+  fi
+  torchrun+=("${torchrun_options[@]}")
   expect 0 "started by torchrun" "${T[@]}" "${torchrun[@]}" --master_port "$(free_port)" "$DLTRAIN" train --config "$cfg" "${opts[@]}" --set run.name=torchrun
   check "torchrun: the same model as --nproc 2 (eval JSON equal)" test \
     "$(eval_accuracy runs/torchrun/checkpoints/last.pt)" = "$(eval_accuracy runs/two/checkpoints/last.pt)"
