@@ -181,8 +181,8 @@ expect 2 "--nproc 2 inside a launcher's worker" env RANK=0 WORLD_SIZE=2 MASTER_A
 
 # ---- torchrun (Debian's python3-torch) ----
 if /usr/bin/python3 -c "import torch.distributed.run" 2>/dev/null; then
-  if /usr/bin/python3 -c "import torch.distributed as d; d.TCPStore('127.0.0.1', 0, 1, True)" 2>&1 |
-      grep -q "without libuv support"; then
+  probe=$(/usr/bin/python3 -c "import torch.distributed as d; d.TCPStore('127.0.0.1', 0, 1, True)" 2>&1)
+  if grep -q "without libuv support" <<<"$probe"; then
     echo "note: this PyTorch has no libuv and its torchrun asks for it: torchrun runs with TCPStore(use_libuv=False)"
     torchrun=(/usr/bin/python3 -c "$classic_store_torchrun")
   fi
