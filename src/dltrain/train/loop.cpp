@@ -320,7 +320,9 @@ void Run::restore_resumed() {
 
 // The run directory, its log and first reports; the per-run helpers (progress, signals, timers, monitor).
 void Run::open() {
-  if (resuming()) {
+  // Rank 0 alone touches the run directory: another worker removing "stale" temporary files would remove the ones
+  // rank 0 is writing.
+  if (resuming() && leader()) {
     if (const int stale = fs::remove_stale_temp_files(run_dir_); stale > 0) {
       log::info("resume: removed " + std::to_string(stale) + " temporary file(s) of an interrupted write");
     }
