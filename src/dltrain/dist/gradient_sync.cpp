@@ -1,7 +1,7 @@
 // Bucketed gradient all-reduce, started from gradient hooks, with the stop and finite votes in the last bucket.
 #include "dltrain/dist/gradient_sync.hpp"
 
-#include <algorithm>
+#include <algorithm>  // std::fill
 #include <chrono>
 #include <limits>
 
@@ -17,7 +17,7 @@ using Clock = std::chrono::steady_clock;
 
 GradientSync::GradientSync(Group& group, std::vector<torch::Tensor> params, bool overlap, int64_t bucket_bytes)
     : group_(group), params_(std::move(params)), overlap_(overlap), bucket_of_(params_.size()),
-      arrived_(params_.size(), false) {
+      offset_of_(params_.size()), arrived_(params_.size(), false) {
   // Backward produces the last layer's gradients first: buckets fill in reverse parameter order.
   int64_t bytes = 0;
   for (size_t k = params_.size(); k-- > 0;) {
@@ -27,18 +27,17 @@ GradientSync::GradientSync(Group& group, std::vector<torch::Tensor> params, bool
       bytes = 0;
     }
     Bucket& b = buckets_.back();
-    b.offsets.push_back(b.params.empty() ? 0 : b.offsets.back() + params_[b.params.back()].numel());
     b.params.push_back(k);
     bucket_of_[k] = buckets_.size() - 1;
+    offset_of_[k] = b.numel;
+    b.numel += params_[k].numel();
     bytes += size;
   }
   if (buckets_.empty()) buckets_.emplace_back();
   const auto options = (params_.empty() ? torch::TensorOptions().dtype(torch::kFloat) : params_[0].options())
                            .requires_grad(false);
   for (size_t i = 0; i < buckets_.size(); ++i) {
-    Bucket& b = buckets_[i];
-    const int64_t size = b.params.empty() ? 0 : b.offsets.back() + params_[b.params.back()].numel();
-    b.flat = torch::zeros({size + (i + 1 == buckets_.size() ? 2 : 0)}, options);  // the last one: + 2 votes
+    buckets_[i].flat = torch::zeros({buckets_[i].numel + (i + 1 == buckets_.size() ? 2 : 0)}, options);  // + votes
   }
   not_finite_ = torch::zeros({}, options);
   if (!overlap_) return;
@@ -53,7 +52,7 @@ GradientSync::~GradientSync() {
 
 void GradientSync::before_backward(const torch::Tensor& loss) {
   torch::NoGradGuard no_grad;
-  torch::Tensor votes = buckets_.back().flat.narrow(0, buckets_.back().flat.numel() - 2, 2);
+  torch::Tensor votes = this->votes();
   votes[0].fill_(stop_ ? 1.0 : 0.0);
   if (injecting()) {
     votes[1].fill_(1.0);
@@ -67,11 +66,16 @@ void GradientSync::before_backward(const torch::Tensor& loss) {
 
 // A gradient hook: LibTorch calls it during backward with the parameter's gradient before it is accumulated (the
 // gradients were reset to none before the step, so that is the whole gradient).
+torch::Tensor GradientSync::votes() { return buckets_.back().flat.narrow(0, buckets_.back().numel, 2); }
+
+torch::Tensor GradientSync::slot(size_t param) {
+  return buckets_[bucket_of_[param]].flat.narrow(0, offset_of_[param], params_[param].numel());
+}
+
 void GradientSync::on_gradient(size_t param, const torch::Tensor& grad) {
   torch::NoGradGuard no_grad;
   Bucket& b = buckets_[bucket_of_[param]];
-  const size_t slot = static_cast<size_t>(std::find(b.params.begin(), b.params.end(), param) - b.params.begin());
-  torch::Tensor into = b.flat.narrow(0, b.offsets[slot], params_[param].numel());
+  torch::Tensor into = slot(param);
   if (injecting()) {
     into.fill_(kNaN);
   } else {
@@ -96,9 +100,7 @@ void GradientSync::average() {
   // Without hooks, or for parameters that got no gradient this step: pack here, then start what is left.
   for (size_t k = 0; k < params_.size(); ++k) {
     if (arrived_[k]) continue;
-    Bucket& b = buckets_[bucket_of_[k]];
-    const size_t slot = static_cast<size_t>(std::find(b.params.begin(), b.params.end(), k) - b.params.begin());
-    torch::Tensor into = b.flat.narrow(0, b.offsets[slot], params_[k].numel());
+    torch::Tensor into = slot(k);
     if (injecting()) {
       into.fill_(kNaN);
     } else if (params_[k].grad().defined()) {
@@ -106,22 +108,17 @@ void GradientSync::average() {
     } else {
       into.zero_();
     }
-    --b.waiting;
+    --buckets_[bucket_of_[k]].waiting;
   }
   launch_ready();
   for (Bucket& b : buckets_) group_.finish(b.pending);
-  const torch::Tensor votes = buckets_.back().flat.narrow(0, buckets_.back().flat.numel() - 2, 2).to(torch::kCPU);
+  const torch::Tensor votes = this->votes().to(torch::kCPU);
   stop_votes_ = static_cast<int64_t>(votes[0].item<double>() + 0.5);
   not_finite_.fill_(votes[1].item<double>() > 0.5 ? kNaN : 0.0);
   // The means stay in the buckets and the gradients become views of them: no copy back. The next step resets the
   // gradients to none (train_step) before backward refills the buckets.
-  for (Bucket& b : buckets_) {
-    b.flat.div_(group_.size());
-    for (size_t slot = 0; slot < b.params.size(); ++slot) {
-      torch::Tensor& p = params_[b.params[slot]];
-      p.mutable_grad() = b.flat.narrow(0, b.offsets[slot], p.numel()).view(p.sizes());
-    }
-  }
+  for (Bucket& b : buckets_) b.flat.div_(group_.size());
+  for (size_t k = 0; k < params_.size(); ++k) params_[k].mutable_grad() = slot(k).view(params_[k].sizes());
   seconds_ += std::chrono::duration<double>(Clock::now() - start).count();
   ++calls_;
 }

@@ -52,11 +52,13 @@ class GradientSync {
  private:
   struct Bucket {
     std::vector<size_t> params;  // indices into params_, in the order their gradients arrive
-    std::vector<int64_t> offsets;  // each one's place in `flat`
+    int64_t numel = 0;           // their elements (flat holds them, then 2 votes in the last bucket)
     torch::Tensor flat;
     size_t waiting = 0;  // gradients still to come this step
     std::shared_ptr<Group::Pending> pending;
   };
+  torch::Tensor slot(size_t param);  // the param's place in its bucket, flat
+  torch::Tensor votes();             // the last bucket's two vote numbers
   void on_gradient(size_t param, const torch::Tensor& grad);
   void launch_ready();
   void launch(Bucket& bucket);
@@ -67,6 +69,7 @@ class GradientSync {
   bool overlap_;
   std::vector<Bucket> buckets_;
   std::vector<size_t> bucket_of_;  // param -> bucket
+  std::vector<int64_t> offset_of_;  // param -> where it starts in its bucket's `flat`
   std::vector<bool> arrived_;      // param -> its gradient came this step
   std::vector<unsigned> hooks_;    // param -> its hook (overlap)
   size_t next_launch_ = 0;         // buckets start in index order on every worker

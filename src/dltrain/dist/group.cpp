@@ -3,8 +3,10 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <thread>
 
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -77,7 +79,7 @@ Group::Group(const World& world, config::DistBackend backend, std::chrono::milli
     : world_(world),
       backend_(backend),
       timeout_(timeout),
-      flag_device_(backend == config::DistBackend::kNccl ? device : torch::Device(torch::kCPU)),
+      backend_device_(backend == config::DistBackend::kNccl ? device : torch::Device(torch::kCPU)),
       impl_(std::make_unique<Impl>()) {
   c10d::TCPStoreOptions options;
   options.port = static_cast<uint16_t>(world.master_port);
@@ -129,21 +131,9 @@ Group::~Group() = default;
 std::string Group::backend_name() const { return config::distributed_backends().name(backend_); }
 
 void Group::all_reduce(torch::Tensor& tensor, const std::string& what) {
-  std::vector<torch::Tensor> one{tensor};
-  all_reduce(one, what);
-}
-
-void Group::all_reduce(std::vector<torch::Tensor>& tensors, const std::string& what) {
-  try {
-    std::vector<c10::intrusive_ptr<c10d::Work>> pending;
-    for (torch::Tensor& t : tensors) {
-      std::vector<torch::Tensor> one{t};
-      pending.push_back(impl_->backend->allreduce(one));
-    }
-    for (auto& work : pending) work->wait(timeout_);
-  } catch (const std::exception& e) {
-    lost(e, what);
-  }
+  torch::Tensor there = tensor.device() == backend_device_ ? tensor : tensor.to(backend_device_);
+  finish(start_all_reduce(there, what));
+  if (!there.is_same(tensor)) tensor.copy_(there);
 }
 
 struct Group::Pending {
@@ -181,7 +171,7 @@ void Group::broadcast(torch::Tensor& tensor, const std::string& what) {
 void Group::barrier(const std::string& what) { any(false, what); }
 
 bool Group::any(bool flag, const std::string& what) {
-  torch::Tensor t = torch::full({1}, flag ? 1 : 0, torch::TensorOptions().dtype(torch::kInt32).device(flag_device_));
+  torch::Tensor t = torch::full({1}, flag ? 1 : 0, torch::TensorOptions().dtype(torch::kInt32).device(backend_device_));
   all_reduce(t, what);
   return t.item<int>() > 0;
 }
@@ -227,11 +217,16 @@ nlohmann::json Group::describe() const {
 }
 
 void Group::lost(const std::exception& error, const std::string& what) const {
+  // A killed worker's connections close while the kernel is still tearing the process down: give a peer on this
+  // host up to a second to show as gone before concluding that none is.
   std::string gone;
   const std::string here = host_name();
-  for (const nlohmann::json& p : peers_) {
-    if (p["rank"] == rank() || p["host"] != here || !process_gone(p["pid"].get<int>())) continue;
-    gone += format("%srank %d (pid %d)", gone.empty() ? "" : ", ", p["rank"].get<int>(), p["pid"].get<int>());
+  for (int attempt = 0; attempt < 20 && gone.empty(); ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (const nlohmann::json& p : peers_) {
+      if (p["rank"] == rank() || p["host"] != here || !process_gone(p["pid"].get<int>())) continue;
+      gone += format("%srank %d (pid %d)", gone.empty() ? "" : ", ", p["rank"].get<int>(), p["pid"].get<int>());
+    }
   }
   const std::string who = gone.empty() ? "a worker stopped answering or went away" : "lost " + gone;
   throw DistributedError(format("rank %d: %s during %s: %s", rank(), who.c_str(), what.c_str(), text_of(error).c_str()),

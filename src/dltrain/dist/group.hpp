@@ -24,7 +24,7 @@ config::DistBackend choose_backend(config::DistBackend setting, const torch::Dev
 class Group {
  public:
   // Joins the other workers; a rendezvous not complete within `timeout` throws DeviceError (exit 6) with a hint.
-  // `device`: where the small tensors of any() and barrier() live (the training device for NCCL, else the CPU).
+  // `device`: the training device; NCCL works on it, Gloo on the CPU.
   Group(const World& world, config::DistBackend backend, std::chrono::milliseconds timeout,
         const torch::Device& device);
   ~Group();
@@ -36,10 +36,9 @@ class Group {
   int size() const { return world_.size; }
   std::string backend_name() const;
 
-  // In-place sums over the workers; `what` names the operation in errors ("gradient all-reduce at step 12").
+  // In-place sum over the workers; `what` names the operation in errors ("the training sums"). A tensor that is
+  // not where the backend works (the CPU for Gloo, the training device for NCCL) travels there and back.
   void all_reduce(torch::Tensor& tensor, const std::string& what);
-  // Several tensors at once (all started, then all awaited): the gradient buckets.
-  void all_reduce(std::vector<torch::Tensor>& tensors, const std::string& what);
   // An in-place sum started now and completed by finish(): a gradient bucket all-reduced while backward goes on.
   // Every worker must start them in the same order.
   struct Pending;
@@ -66,7 +65,7 @@ class Group {
   World world_;
   config::DistBackend backend_;
   std::chrono::milliseconds timeout_;
-  torch::Device flag_device_;
+  torch::Device backend_device_;  // where all_reduce() sums: the CPU for Gloo, the training device for NCCL
   struct Impl;
   std::unique_ptr<Impl> impl_;
   nlohmann::json peers_ = nlohmann::json::array();  // [{rank, host, pid, local_rank}] by rank

@@ -84,7 +84,6 @@ std::string changed_settings(const config::Config& c) {
   return text;
 }
 
-
 [[noreturn]] void interrupted(const std::string& what, const std::filesystem::path& run_dir) {
   throw Interrupted(what, "continue with: dltrain train --resume " + run_dir.string());
 }
@@ -434,7 +433,7 @@ EpochCursor Run::train_epoch(int64_t epoch) {
     const StepOutput out = steps_->run(e.order, b);
     watch_->observe(sync_ ? sync_->any_loss_not_finite() : out.loss);
     ++record_.step;
-    e.loss_sum += workers() > 1 ? out.loss / workers() : out.loss;  // summed over the workers when read
+    e.loss_sum.add_(out.loss, 1.0 / workers());  // summed over the workers when read
     e.correct += out.correct;
     timer_->stop();
     after_step(e, b);
@@ -661,10 +660,7 @@ bool Run::stop_agreed() {
 }
 
 void Run::sum_across(torch::Tensor& t, const std::string& what) {
-  if (!group_) return;
-  torch::Tensor host = t.to(torch::kCPU).contiguous();  // Gloo works on CPU tensors; small ones only come here
-  group_->all_reduce(host, what);
-  t.copy_(host);
+  if (group_) group_->all_reduce(t, what);
 }
 
 // The epoch's running loss and correct counts over all workers (each worker adds loss / workers).
