@@ -3,9 +3,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-# Test-only packages: torchrun (python3-torch) for the data-parallel test, which skips its torchrun part without it.
+# Test-only packages: torchrun (python3-torch) for the data-parallel test, which skips its torchrun part without it;
+# an independent TensorBoard reader's CRC-32C and protobuf (python3-crc32c, python3-protobuf) and a real browser
+# (chromium) for the report tests, which skip those parts without them.
 source scripts/apt_missing.sh
-APT_NO_RECOMMENDS=1 apt_install_missing test.sh python3-torch || echo "test.sh: python3-torch could not be installed; the torchrun test skips"
+APT_NO_RECOMMENDS=1 apt_install_missing test.sh python3-torch python3-crc32c python3-protobuf chromium ||
+  echo "test.sh: a test-only package could not be installed; the tests that need it skip"
 if [ -z "${DLTRAIN_DATA_DIR:-}" ] && [ -d ../shared/data/mnist ]; then export DLTRAIN_DATA_DIR="$PWD/../shared/data"; fi
 cd build
 ctest --output-on-failure -j2 "$@"

@@ -1,7 +1,10 @@
 // Each subcommand registers its options on the app and returns how to run it once parsing is done.
 #pragma once
 
+#include <filesystem>
 #include <functional>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -20,5 +23,13 @@ Command register_config(CLI::App& parent);
 Command register_data(CLI::App& parent);
 Command register_doctor(CLI::App& parent);
 Command register_bench(CLI::App& parent);
+Command register_report(CLI::App& parent);
+Command register_runs(CLI::App& parent);
+
+// --fail-under: kExitBelowBound, with a line naming `what`, when `accuracy` < `bound`; kExitOk otherwise (bound < 0:
+// no gate).
+int fail_under_gate(double accuracy, double bound, const std::string& what);
+// The run's Markdown summary into `file` (unless empty) and appended to $GITHUB_STEP_SUMMARY when that is set.
+void write_summary(const std::filesystem::path& run_dir, const std::string& file);
 
 }  // namespace dltrain::app

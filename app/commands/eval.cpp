@@ -20,6 +20,7 @@ struct EvalOptions {
   int64_t threads = -1;
   int64_t batch_size = 0;
   bool json = false;
+  double fail_under = -1.0;
 };
 
 // The images of `split` as the run saw them: test; train (the images it trained on: data.limit_train, without the
@@ -71,7 +72,7 @@ int run_eval(const EvalOptions& o) {
               << root.string() << "):\n"
               << train::eval_text(r, info.class_names);
   }
-  return kExitOk;
+  return fail_under_gate(r.accuracy, o.fail_under, "accuracy on " + o.split);
 }
 
 }  // namespace
@@ -89,6 +90,9 @@ Command register_eval(CLI::App& parent) {
       ->check(CLI::NonNegativeNumber);
   app->add_option("--batch-size", o->batch_size, "Evaluation batch size (default: eval.batch_size of the run)");
   app->add_flag("--json", o->json, "Print one JSON object instead of text");
+  app->add_option("--fail-under", o->fail_under,
+                  "Exit 11 when the accuracy (a fraction, e.g. 0.99) is below this, after printing: a CI gate")
+      ->check(CLI::Range(0.0, 1.0));
   return {app, [o] { return run_eval(*o); }};
 }
 

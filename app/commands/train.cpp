@@ -27,6 +27,8 @@ struct TrainOptions {
   bool json = false;
   double monitor_interval = 0.5;
   int nproc = 0;
+  double fail_under = -1.0;
+  std::string summary_md;
   std::string command_line;
   std::vector<std::string> argv;
 };
@@ -97,14 +99,20 @@ int run_train(const TrainOptions& o) {
     run_dir = dir;
     if (!o.json && speaks) std::cout << dir.string() << std::endl;  // for scripts: where this run is
   };
+  train::RunResult result;
   try {
-    train::run_training(c, options);
+    result = train::run_training(c, options);
   } catch (const Error&) {
-    if (o.json && speaks && !run_dir.empty()) print_run_json(run_dir);
+    if (speaks && !run_dir.empty()) {
+      if (o.json) print_run_json(run_dir);
+      write_summary(run_dir, o.summary_md);
+    }
     throw;
   }
-  if (o.json && speaks) print_run_json(run_dir);
-  return kExitOk;
+  if (!speaks) return kExitOk;
+  if (o.json) print_run_json(run_dir);
+  write_summary(run_dir, o.summary_md);
+  return fail_under_gate(result.test_accuracy, o.fail_under, "the run's headline test accuracy");
 }
 
 }  // namespace
@@ -130,15 +138,23 @@ Command register_train(CLI::App& parent, std::string command_line, std::vector<s
                   "Data-parallel training: start N worker processes on this machine (c10d, Gloo on the CPU, NCCL on "
                   "GPUs); train.batch_size stays the global batch. Under torchrun or srun, leave it out")
       ->check(CLI::Range(1, 1024));
+  app->add_option("--fail-under", o->fail_under,
+                  "Exit 11 when the headline test accuracy (a fraction, e.g. 0.99) is below this, after every file "
+                  "is written: a CI gate")
+      ->check(CLI::Range(0.0, 1.0));
+  app->add_option("--summary-md", o->summary_md,
+                  "Write a Markdown summary of the run here (it is also appended to $GITHUB_STEP_SUMMARY when set)");
   app->add_option("--monitor-interval", o->monitor_interval,
                   "Seconds between monitor samples (CPU, RSS; GPU through NVML on CUDA) in report.json; 0: off")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 3600.0));
   app->footer("A new run directory <out>/<run.name>[-N] receives config.json, metrics.csv, report.json,\n"
-              "train.log and checkpoints/last.pt (and best.pt: the model chosen on data.val_split). Its path is\n"
-              "printed on stdout. An existing run directory is never overwritten; --resume continues one in place\n"
-              "and may change only train.epochs, early_stopping.patience, log_interval, checkpoint_every, device,\n"
-              "threads, cuda_graphs, scheduler.horizon_epochs, distributed.*, run.output_dir and data.root.\n"
+              "train.log and checkpoints/last.pt (and best.pt: the model chosen on data.val_split); its path is\n"
+              "printed on stdout. steps.csv (a row per log interval), tb/ (TensorBoard events) and report.html\n"
+              "(charts, confusion matrix, mistakes, timings) are written as it goes. An existing run directory is\n"
+              "never overwritten; --resume continues one in place and may change only train.epochs,\n"
+              "early_stopping.patience, log_interval, checkpoint_every, device, threads, cuda_graphs,\n"
+              "scheduler.horizon_epochs, distributed.*, run.output_dir and data.root.\n"
               "--nproc N (or torchrun, or srun) trains on N workers; train.batch_size stays the global batch\n"
               "(README: Data-parallel training).");
   o->command_line = std::move(command_line);

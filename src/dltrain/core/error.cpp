@@ -16,6 +16,7 @@ std::string exit_code_help() {
          "  8    output error (run directory not writable, disk full; nothing half-written is left)\n"
          "  9    doctor: a check failed (see its FAIL lines)\n"
          "  10   distributed training: a worker was lost or stopped answering (last.pt stays as it was)\n"
+         "  11   --fail-under: the headline test accuracy is below the bound (every file was written)\n"
          "  130  interrupted (a checkpoint was saved)\n";
 }
 

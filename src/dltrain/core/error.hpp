@@ -18,6 +18,7 @@ enum ExitCode : int {
   kExitIo = 8,
   kExitCheck = 9,
   kExitDistributed = 10,
+  kExitBelowBound = 11,  // --fail-under: not an error; the run's files are all written
   kExitInterrupted = 130,
 };
 

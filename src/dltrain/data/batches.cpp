@@ -18,8 +18,10 @@ Batch train_batch(const Split& split, const torch::Tensor& perm, int64_t b, int6
   return {norm(split.images.index_select(0, idx)), split.labels.index_select(0, idx)};
 }
 
+int64_t shard_begin(int64_t size, int rank, int parts) { return size * rank / parts; }
+
 Split shard(const Split& split, int rank, int parts) {
-  const int64_t begin = split.size() * rank / parts, end = split.size() * (rank + 1) / parts;
+  const int64_t begin = shard_begin(split.size(), rank, parts), end = shard_begin(split.size(), rank + 1, parts);
   return {split.images.slice(0, begin, end), split.labels.slice(0, begin, end)};
 }
 

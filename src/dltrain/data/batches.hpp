@@ -35,6 +35,8 @@ Batch train_batch(const Split& split, const torch::Tensor& perm, int64_t b, int6
 // The rank-th of `parts` contiguous pieces of `split` (sizes differ by at most one), without copying: a
 // data-parallel worker's share of an evaluation.
 Split shard(const Split& split, int rank, int parts);
+// Where that piece begins in `split`.
+int64_t shard_begin(int64_t size, int rank, int parts);
 
 // The b-th batch in order (evaluation), the last one possibly partial.
 Batch eval_batch(const Split& split, int64_t b, int64_t batch_size, const Normalizer& norm);

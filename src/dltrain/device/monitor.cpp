@@ -139,6 +139,12 @@ std::vector<MonitorSample> Monitor::samples() const {
   return samples_;
 }
 
+std::optional<MonitorSample> Monitor::latest() const {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  if (samples_.empty()) return std::nullopt;
+  return samples_.back();
+}
+
 std::vector<std::string> monitor_warnings(const std::vector<MonitorSample>& samples) {
   std::vector<std::string> warnings;
   const Summary s = summarize(samples, steady_start(samples.size()));

@@ -39,6 +39,7 @@ class Monitor {
 
   void stop();  // takes a last sample and joins the thread; idempotent
   std::vector<MonitorSample> samples() const;
+  std::optional<MonitorSample> latest() const;  // the newest sample, if any
   // report.json's "monitor": settings, measured cost per sample, summary, downsampled series, warnings.
   nlohmann::json report(size_t max_points = 200) const;
   // One line for the console summary, e.g. "CPU 196% mean, RSS 651 MiB max; GPU 0 util 97% mean, ...".

@@ -98,9 +98,12 @@ nlohmann::json run_report_json(const RunRecord& r, const std::string& status, co
       {"result", result_json(r)},
       {"best", selection_json(r)},
       {"final_test", r.final_test},
+      {"selected_test", r.selected_test},
+      {"mistakes", r.mistakes},
       {"timings",
        {{"data_load_s", t.data_load_s}, {"first_step_s", t.first_step_s}, {"train_s", t.train_s},
-        {"eval_s", t.eval_s}, {"checkpoint_s", t.checkpoint_s}, {"total_s", total_seconds(r.segments)},
+        {"eval_s", t.eval_s}, {"checkpoint_s", t.checkpoint_s}, {"report_s", t.report_s},
+        {"total_s", total_seconds(r.segments)},
         {"step_time", step_time_summary(t.step_seconds)}}},
       {"monitor", r.monitor},
       {"peak_rss_mib", r.peak_rss_mib}};

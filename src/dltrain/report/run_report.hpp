@@ -39,6 +39,7 @@ struct Selection {
 
 struct Timings {
   double data_load_s = 0.0, first_step_s = -1.0, train_s = 0.0, eval_s = 0.0, checkpoint_s = 0.0;
+  double report_s = 0.0;  // writing steps.csv, tb/ and report.html (this process)
   std::vector<double> step_seconds;  // steady-state steps of this segment
 };
 
@@ -53,6 +54,7 @@ struct RunRecord {
   Selection selection;
   nlohmann::json final_test;     // the final model on the test split (eval_json)
   nlohmann::json selected_test;  // best.pt's model on the test split; null without selection
+  nlohmann::json mistakes;       // the latest test evaluation's most confident mistakes (report.html)
   std::vector<Segment> segments;  // earlier segments, then this one (last)
   Timings timings;
   nlohmann::json monitor;  // the hardware monitor's report

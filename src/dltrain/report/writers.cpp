@@ -32,7 +32,8 @@ nlohmann::json to_json(const EpochRecord& r) {
           {"lr", r.lr},
           {"train_seconds", r.train_seconds},
           {"eval_seconds", r.eval_seconds},
-          {"images_per_second", r.images_per_second}};
+          {"images_per_second", r.images_per_second},
+          {"step", r.step}};
 }
 
 EpochRecord epoch_record_from_json(const nlohmann::json& j) {
@@ -52,19 +53,22 @@ EpochRecord epoch_record_from_json(const nlohmann::json& j) {
   r.train_seconds = number("train_seconds");
   r.eval_seconds = number("eval_seconds");
   r.images_per_second = number("images_per_second");
+  r.step = j.value("step", int64_t{0});  // checkpoints before dltrain 0.x's steps.csv lack it
   return r;
 }
 
 void write_metrics_csv(const std::filesystem::path& path, const std::vector<EpochRecord>& records) {
   std::string out =
       "epoch,train_loss,train_accuracy,val_loss,val_accuracy,test_loss,test_accuracy,lr,train_seconds,eval_seconds,"
-      "images_per_second\n";
+      "images_per_second,step\n";
   for (const auto& r : records) {
-    out += std::to_string(r.epoch) + "," + csv_number(r.train_loss, "%.6f") + "," + csv_number(r.train_accuracy, "%.6f") +
-           "," + csv_number(r.val_loss, "%.6f") + "," + csv_number(r.val_accuracy, "%.6f") + "," +
-           csv_number(r.test_loss, "%.6f") + "," + csv_number(r.test_accuracy, "%.6f") + "," + csv_number(r.lr, "%.6g") +
-           "," + csv_number(r.train_seconds, "%.3f") + "," + csv_number(r.eval_seconds, "%.3f") + "," +
-           csv_number(r.images_per_second, "%.1f") + "\n";
+    out += std::to_string(r.epoch);
+    for (const double v : {r.train_loss, r.train_accuracy, r.val_loss, r.val_accuracy, r.test_loss, r.test_accuracy}) {
+      out += "," + csv_number(v, "%.9g");
+    }
+    out += "," + csv_number(r.lr, "%.9g") + "," + csv_number(r.train_seconds, "%.3f") + "," +
+           csv_number(r.eval_seconds, "%.3f") + "," + csv_number(r.images_per_second, "%.9g") + "," +
+           std::to_string(r.step) + "\n";
   }
   fs::atomic_write(path, out);
 }

@@ -19,13 +19,15 @@ struct EpochRecord {
   double lr = 0;
   double train_seconds = 0, eval_seconds = 0;
   double images_per_second = 0;
+  int64_t step = 0;  // optimizer steps done at the epoch's end
 };
 
 nlohmann::json to_json(const EpochRecord& record);
 // The inverse of to_json (null reads back as NaN); used when a run is resumed from its checkpoint.
 EpochRecord epoch_record_from_json(const nlohmann::json& j);
 
-// Rewrites metrics.csv atomically with one row per epoch so far.
+// Rewrites metrics.csv atomically with one row per epoch so far. Metrics keep every digit of a float (%.9g): the
+// report's charts draw these same numbers.
 void write_metrics_csv(const std::filesystem::path& path, const std::vector<EpochRecord>& records);
 
 // Writes `report` (pretty-printed) atomically.

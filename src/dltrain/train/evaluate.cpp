@@ -6,18 +6,24 @@
 
 #include "dltrain/core/format.hpp"
 #include "dltrain/report/metrics.hpp"
+#include "dltrain/report/png.hpp"
 
 namespace dltrain::train {
 
 EvalResult evaluate(torch::nn::Sequential& net, const data::Split& split, int64_t batch_size,
                     const data::Normalizer& normalize, int64_t num_classes, Precision precision,
-                    const EvalCallback& after_batch, const SumAcross& sum_across) {
+                    const EvalCallback& after_batch, const SumAcross& sum_across, bool keep_predictions) {
   torch::NoGradGuard no_grad;
   const bool was_training = net->is_training();
   net->eval();
   const auto device = split.images.device();
   torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(device));
   torch::Tensor confusion = torch::zeros({num_classes, num_classes}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+  torch::Tensor predictions, confidence;
+  if (keep_predictions) {
+    predictions = torch::zeros({split.size()}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+    confidence = torch::zeros({split.size()}, torch::TensorOptions().dtype(torch::kFloat).device(device));
+  }
   const int64_t batches = (split.size() + batch_size - 1) / batch_size;
   bool complete = true;
   for (int64_t b = 0; b < batches && complete; ++b) {
@@ -34,6 +40,11 @@ EvalResult evaluate(torch::nn::Sequential& net, const data::Split& split, int64_
                     logits, batch.labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                     .to(torch::kDouble);
     confusion += report::confusion_matrix(logits.argmax(1), batch.labels, num_classes);
+    if (keep_predictions) {
+      const auto [top, predicted] = torch::softmax(logits, 1).max(1);
+      predictions.slice(0, b * batch_size, b * batch_size + top.size(0)).copy_(predicted);
+      confidence.slice(0, b * batch_size, b * batch_size + top.size(0)).copy_(top);
+    }
     if (after_batch) complete = after_batch(std::min(split.size(), (b + 1) * batch_size), split.size());
   }
   net->train(was_training);
@@ -43,12 +54,32 @@ EvalResult evaluate(torch::nn::Sequential& net, const data::Split& split, int64_
   }
   EvalResult r;
   r.complete = complete;
+  r.predictions = predictions;
+  r.confidence = confidence;
   r.confusion = confusion.cpu();
   r.total = r.confusion.sum().item<int64_t>();
   r.correct = r.confusion.diagonal().sum().item<int64_t>();
   r.accuracy = r.total > 0 ? static_cast<double>(r.correct) / static_cast<double>(r.total) : 0.0;
   r.loss = r.total > 0 ? loss_sum.item<double>() / static_cast<double>(r.total) : 0.0;
   return r;
+}
+
+nlohmann::json top_mistakes(const torch::Tensor& predictions, const torch::Tensor& confidence, const data::Split& split,
+                            const std::vector<std::string>& class_names, int64_t count) {
+  const torch::Tensor wrong = predictions.ne(split.labels);
+  const torch::Tensor ranked = confidence.masked_fill(wrong.logical_not(), -1.0);
+  const auto [values, indices] = ranked.topk(std::min(count, ranked.size(0)));
+  const torch::Tensor v = values.cpu(), idx = indices.cpu(), predicted = predictions.cpu(), labels = split.labels.cpu();
+  nlohmann::json out = nlohmann::json::array();
+  for (int64_t i = 0; i < v.size(0) && v[i].item<float>() >= 0.0F; ++i) {
+    const int64_t index = idx[i].item<int64_t>();
+    out.push_back({{"index", index},
+                   {"label", class_names.at(static_cast<size_t>(labels[index].item<int64_t>()))},
+                   {"predicted", class_names.at(static_cast<size_t>(predicted[index].item<int64_t>()))},
+                   {"confidence", v[i].item<double>()},
+                   {"png", report::base64(report::encode_png(split.images[index]))}});
+  }
+  return out;
 }
 
 nlohmann::json eval_json(const EvalResult& r, const std::vector<std::string>& class_names) {

@@ -19,6 +19,9 @@ struct EvalResult {
   int64_t total = 0;
   torch::Tensor confusion;  // int64 [C, C] on the CPU; rows are true classes
   bool complete = true;     // false: stopped early by the callback; the numbers cover only part of the split
+  // With keep_predictions: each image's predicted class (int64 [N]) and its softmax probability (float [N]), on the
+  // split's device.
+  torch::Tensor predictions, confidence;
 };
 
 // Called after each batch with the images done so far and the split's size; returning false stops the pass.
@@ -32,7 +35,13 @@ using SumAcross = std::function<void(torch::Tensor&)>;
 // workers before they are read: the result covers the whole split.
 EvalResult evaluate(torch::nn::Sequential& net, const data::Split& split, int64_t batch_size,
                     const data::Normalizer& normalize, int64_t num_classes, Precision precision = Precision::kFp32,
-                    const EvalCallback& after_batch = {}, const SumAcross& sum_across = {});
+                    const EvalCallback& after_batch = {}, const SumAcross& sum_across = {},
+                    bool keep_predictions = false);
+
+// The `count` images of `split` the model got wrong with the highest confidence, most confident first: index, true
+// and predicted class names, confidence, and the image as a base64 PNG (report.html shows them).
+nlohmann::json top_mistakes(const torch::Tensor& predictions, const torch::Tensor& confidence, const data::Split& split,
+                            const std::vector<std::string>& class_names, int64_t count);
 
 // accuracy, its standard error, loss, per-class accuracy (a list in class order, with the class names beside it)
 // and the confusion matrix.

@@ -16,6 +16,7 @@
 #include <optional>
 #include <utility>
 
+#include "dltrain/config/defaults.hpp"
 #include "dltrain/core/error.hpp"
 #include "dltrain/core/format.hpp"
 #include "dltrain/core/fs.hpp"
@@ -29,6 +30,7 @@
 #include "dltrain/model/model.hpp"
 #include "dltrain/report/metrics.hpp"
 #include "dltrain/report/progress.hpp"
+#include "dltrain/report/run_logs.hpp"
 #include "dltrain/report/run_report.hpp"
 #include "dltrain/train/checkpoint.hpp"
 #include "dltrain/train/device_optim.hpp"
@@ -45,6 +47,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr int64_t kMistakesShown = 32;  // report.html's most confident mistakes
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
@@ -54,6 +57,16 @@ struct EpochCursor {
   torch::Tensor order, loss_sum, correct;
   int64_t next_batch = 0;
   double seconds_before = 0.0;  // training time spent in this epoch before the current process took it up
+};
+
+// The log interval steps.csv's next row covers. Rows come from the epoch's running sums, read at each row: what
+// earlier epochs' tails added (loss, correct, steps), the sums at the last read, and the training time so far.
+struct IntervalTally {
+  double loss = 0.0, correct = 0.0, seconds = 0.0;
+  int64_t steps = 0;
+  double read_loss = 0.0, read_correct = 0.0;
+  int64_t read_batch = 0;
+  Clock::time_point since;
 };
 
 nlohmann::json dataset_json(const data::Dataset& d) {
@@ -70,16 +83,12 @@ nlohmann::json dataset_json(const data::Dataset& d) {
 // "train.epochs=3, train.optimizer.lr=0.01": the settings that differ from the defaults of the config's optimizer
 // and scheduler (the model is shown as a table instead).
 std::string changed_settings(const config::Config& c) {
-  const nlohmann::json names = {{"optimizer", {{"name", config::optimizers().name(c.train.optimizer.name)}}},
-                                 {"scheduler", {{"name", config::schedulers().name(c.train.scheduler.name)}}}};
-  const nlohmann::json defaults = config::to_json(config::parse({{"train", names}}, "defaults")).flatten();
   std::string text;
   const nlohmann::json flat = config::to_json(c).flatten();
-  for (auto it = flat.begin(); it != flat.end(); ++it) {
-    if (it.key().rfind("/model/", 0) == 0 || defaults.value(it.key(), nlohmann::json()) == it.value()) continue;
-    std::string key = it.key().substr(1);  // "/train/epochs" -> "train.epochs"
+  for (const std::string& pointer : config::changed_from_defaults(c)) {
+    std::string key = pointer.substr(1);  // "/train/epochs" -> "train.epochs"
     std::replace(key.begin(), key.end(), '/', '.');
-    text += (text.empty() ? "" : ", ") + key + "=" + it.value().dump();
+    text += (text.empty() ? "" : ", ") + key + "=" + flat[pointer].dump();
   }
   return text;
 }
@@ -102,6 +111,7 @@ class Run {
   void describe() const;
   EpochCursor train_epoch(int64_t epoch);
   void after_step(EpochCursor& e, int64_t b);
+  void log_row(double loss_sum, double correct, int64_t batches);
   bool end_epoch(int64_t epoch, EpochCursor& e);
   void evaluate_epoch(report::EpochRecord& r, EpochCursor& e);
   bool select(const report::EpochRecord& r);
@@ -112,6 +122,7 @@ class Run {
   void set_up_workers();
   EvalResult evaluate_split(torch::nn::Sequential& net, const data::Split& split, const std::string& name,
                             bool all_workers = true);
+  void record_test(const EvalResult& t, nlohmann::json& into, const std::string& model);
   void check_finite() const;
   bool stop_agreed();
   void sum_across(torch::Tensor& t, const std::string& what);
@@ -154,6 +165,9 @@ class Run {
   std::unique_ptr<StepTimer> timer_;
   std::unique_ptr<device::Monitor> sampler_;
   std::unique_ptr<FiniteWatch> watch_;
+  std::unique_ptr<report::RunLogs> logs_;  // steps.csv, tb/, report.html (rank 0)
+  IntervalTally tally_;
+  double earlier_seconds_ = 0.0;  // wall time of the run's earlier processes (a resumed run)
   Clock::time_point epoch_start_;
   ScheduleShape schedule_{};
 };
@@ -355,6 +369,9 @@ void Run::open() {
   if (group_) record_.distributed = group_->describe();
   record_.segments.push_back({report::utc_now(), "", "running", record_.step, record_.step, 0.0});
   report::write_json(run_dir_ / "config.json", record_.config);
+  logs_ = std::make_unique<report::RunLogs>(run_dir_, record_.host, resuming() ? record_.step : -1,
+                                            config::changed_from_defaults(c_));
+  for (size_t i = 0; i + 1 < record_.segments.size(); ++i) earlier_seconds_ += record_.segments[i].seconds;
   describe();
   open_worker();
   write_reports("running");
@@ -419,6 +436,10 @@ EpochCursor Run::train_epoch(int64_t epoch) {
                                          torch::zeros({}, on_device.dtype(torch::kFloat)),
                                          torch::zeros({}, on_device.dtype(torch::kInt64))};
   if (group_) group_->broadcast(e.order, "the epoch's data order");  // equal already (same seed): made sure
+  tally_.read_batch = e.next_batch;  // a resumed epoch's sums so far belong to no row of this process
+  tally_.read_loss = e.next_batch > 0 ? e.loss_sum.item<double>() : 0.0;
+  tally_.read_correct = e.next_batch > 0 ? e.correct.item<double>() : 0.0;
+  tally_.since = Clock::now();
   for (int64_t b = e.next_batch; b < steps_per_epoch_; ++b) {
     if (sync_ ? sync_->stop_voted() : stop_requested()) {  // data-parallel: a vote of the last all-reduce
       e.next_batch = b;
@@ -440,20 +461,23 @@ EpochCursor Run::train_epoch(int64_t epoch) {
   }
   progress_->clear();
   check_finite();
+  tally_.seconds += seconds_since(tally_.since);
   e.seconds_before += seconds_since(epoch_start_);
   e.next_batch = steps_per_epoch_;
   return e;
 }
 
-// Progress, the divergence check at log lines, step checkpoints, the test hook.
+// Progress, steps.csv rows, the divergence check at log lines, step checkpoints, the test hook.
 void Run::after_step(EpochCursor& e, int64_t b) {
-  // Data-parallel workers read their sums together, at the same steps.
-  const bool show = group_ ? (b + 1) % c_.train.log_interval == 0 : progress_->due(b);
-  if (show || record_.step % c_.train.log_interval == 0) check_finite();
-  if (show) {
+  // A row every log_interval steps of the run; data-parallel workers read their sums together, at those steps.
+  const bool row = record_.step % c_.train.log_interval == 0;
+  const bool show = group_ ? row : progress_->due(b);
+  if (row || show) {
+    check_finite();
     const EpochCursor sums = global_sums(e);
-    progress_->show(b, sums.loss_sum.item<double>() / static_cast<double>(b + 1),
-                    sums.correct.item<double>() / static_cast<double>((b + 1) * c_.train.batch_size));
+    const double loss_sum = sums.loss_sum.item<double>(), correct = sums.correct.item<double>();
+    if (show) progress_->show(b, loss_sum / static_cast<double>(b + 1), correct / static_cast<double>((b + 1) * c_.train.batch_size));
+    if (row) log_row(loss_sum, correct, b + 1);
   }
   if (checkpoint_every_.steps && record_.step % checkpoint_every_.count == 0 && b + 1 < steps_per_epoch_) {
     const auto checkpoint_start = Clock::now();
@@ -462,6 +486,29 @@ void Run::after_step(EpochCursor& e, int64_t b) {
     record_.timings.checkpoint_s += seconds_since(checkpoint_start);
   }
   if (options_.after_step) options_.after_step(record_.step);
+}
+
+// A steps.csv row (and its TensorBoard scalars) for the interval that ends now, from the epoch's sums after
+// `batches` batches.
+void Run::log_row(double loss_sum, double correct, int64_t batches) {
+  IntervalTally& t = tally_;
+  t.seconds += seconds_since(t.since);
+  t.since = Clock::now();
+  t.loss += loss_sum - t.read_loss;
+  t.correct += correct - t.read_correct;
+  t.steps += batches - t.read_batch;
+  t.read_loss = loss_sum;
+  t.read_correct = correct;
+  t.read_batch = batches;
+  if (logs_ && t.steps > 0) {
+    const auto images = static_cast<double>(t.steps * c_.train.batch_size);
+    logs_->interval({record_.step, static_cast<int64_t>(record_.history.size()) + 1, t.loss / static_cast<double>(t.steps),
+                     t.correct / images, lr_at(c_.train.scheduler, schedule_, record_.step - 1), images / t.seconds,
+                     earlier_seconds_ + seconds_since(start_)},
+                    sampler_->latest());
+  }
+  t.loss = t.correct = t.seconds = 0.0;
+  t.steps = 0;
 }
 
 // ---- end of an epoch ----
@@ -476,14 +523,20 @@ bool Run::end_epoch(int64_t epoch, EpochCursor& e) {
   r.lr = lr_at(c_.train.scheduler, schedule_, record_.step - 1);  // the epoch's last step
   r.train_seconds = e.seconds_before;
   r.images_per_second = static_cast<double>(steps_per_epoch_ * c_.train.batch_size) / r.train_seconds;
+  r.step = record_.step;
   const EpochCursor sums = global_sums(e);
-  r.train_loss = sums.loss_sum.item<double>() / static_cast<double>(steps_per_epoch_);
-  r.train_accuracy = sums.correct.item<double>() / static_cast<double>(steps_per_epoch_ * c_.train.batch_size);
+  const double loss_sum = sums.loss_sum.item<double>(), correct = sums.correct.item<double>();
+  r.train_loss = loss_sum / static_cast<double>(steps_per_epoch_);
+  r.train_accuracy = correct / static_cast<double>(steps_per_epoch_ * c_.train.batch_size);
+  tally_.loss += loss_sum - tally_.read_loss;  // the epoch's tail goes into the next row
+  tally_.correct += correct - tally_.read_correct;
+  tally_.steps += steps_per_epoch_ - tally_.read_batch;
   average_buffers();
   evaluate_epoch(r, e);
   record_.timings.train_s += r.train_seconds;
   record_.timings.eval_s += r.eval_seconds;
   record_.history.push_back(r);
+  if (logs_) logs_->epoch(r);
   const bool improved = select(r);
   const int64_t patience = c_.train.early_stopping.patience;
   const bool stop_early = patience > 0 && record_.selection.evals_without_improvement >= patience;
@@ -516,7 +569,7 @@ void Run::evaluate_epoch(report::EpochRecord& r, EpochCursor& e) {
     const EvalResult t = evaluate_split(m_.net, test_, "test");
     r.test_loss = t.loss;
     r.test_accuracy = t.accuracy;
-    record_.final_test = eval_json(t, d_.info->class_names);
+    record_test(t, record_.final_test, format("the model of epoch %lld", static_cast<long long>(r.epoch)));
     final_test_epoch_ = r.epoch;
   }
   r.eval_seconds = seconds_since(eval_start);
@@ -552,17 +605,19 @@ RunResult Run::finish() {
   const report::Selection& selection = record_.selection;
   if (final_test_epoch_ != last) {
     const EvalResult t = evaluate_split(m_.net, test_, "test");
-    record_.final_test = eval_json(t, d_.info->class_names);
+    record_test(t, record_.final_test, format("the final model (epoch %lld)", static_cast<long long>(last)));
     record_.history.back().test_loss = t.loss;
     record_.history.back().test_accuracy = t.accuracy;
   }
-  if (selection.epoch == last) {
+  if (selection.epoch == last) {  // best.pt is the final model: the same evaluation, named as the headline's
     record_.selected_test = record_.final_test;
+    record_.selected_test["model"] = format("best.pt (epoch %lld)", static_cast<long long>(last));
+    if (record_.mistakes.is_object()) record_.mistakes["model"] = record_.selected_test["model"];
   } else if (selection.epoch > 0 && leader()) {  // best.pt is on rank 0's disk: rank 0 alone evaluates it
     LoadedCheckpoint best = load_checkpoint(best_pt_);
     best.model.net->to(device_);
-    record_.selected_test =
-        eval_json(evaluate_split(best.model.net, test_, "test", false), d_.info->class_names);
+    record_test(evaluate_split(best.model.net, test_, "test", false), record_.selected_test,
+                format("best.pt (epoch %lld)", static_cast<long long>(selection.epoch)));
   }
   if (stop_agreed()) {
     interrupted("interrupted during the final evaluation; training is complete and saved in " + last_pt_.string(),
@@ -647,10 +702,29 @@ EvalResult Run::evaluate_split(torch::nn::Sequential& net, const data::Split& sp
     return sharded || !stop_requested();
   };
   const SumAcross across = [&](torch::Tensor& t) { sum_across(t, "the " + name + " evaluation's sums"); };
-  const EvalResult r = evaluate(net, part, c_.eval.batch_size, *normalize_, d_.num_classes(), precision_, after_batch,
-                                sharded ? across : SumAcross());
+  const bool keep = name == "test" && leader();
+  EvalResult r = evaluate(net, part, c_.eval.batch_size, *normalize_, d_.num_classes(), precision_, after_batch,
+                          sharded ? across : SumAcross(), name == "test");
+  if (sharded && r.predictions.defined()) {  // every worker's predictions, in the split's order, for rank 0's mistakes
+    for (torch::Tensor* t : {&r.predictions, &r.confidence}) {
+      torch::Tensor whole = torch::zeros({split.size()}, t->options());
+      whole.narrow(0, data::shard_begin(split.size(), options_.world.rank, workers()), t->size(0)).copy_(*t);
+      sum_across(whole, "the " + name + " predictions");
+      *t = whole;
+    }
+  }
+  if (!keep) r.predictions = r.confidence = torch::Tensor();
   progress_->clear();
   return r;
+}
+
+// A test evaluation's numbers into `into` (final_test or selected_test), and its most confident mistakes.
+void Run::record_test(const EvalResult& t, nlohmann::json& into, const std::string& model) {
+  into = eval_json(t, d_.info->class_names);
+  into["model"] = model;
+  if (!t.predictions.defined()) return;
+  record_.mistakes = {{"model", model},
+                      {"images", top_mistakes(t.predictions, t.confidence, test_, d_.info->class_names, kMistakesShown)}};
 }
 
 // Whether to stop now: this process's signal flag, or whether any worker has one (a collective).
@@ -727,8 +801,11 @@ void Run::write_reports(const std::string& status, const nlohmann::json& error) 
   }
   record_.monitor = sampler_ ? sampler_->report() : nlohmann::json(nullptr);
   record_.peak_rss_mib = device::peak_rss_mib();
+  record_.timings.report_s = logs_ ? logs_->seconds() : 0.0;
   report::write_metrics_csv(run_dir_ / "metrics.csv", record_.history);
-  report::write_json(run_dir_ / "report.json", report::run_report_json(record_, status, error));
+  const nlohmann::json report = report::run_report_json(record_, status, error);
+  report::write_json(run_dir_ / "report.json", report);
+  if (logs_) logs_->render(report);
 }
 
 void Run::touch_segment(const std::string& how) {
