@@ -274,6 +274,44 @@ std::string config_section(const RunFiles& run, const std::vector<std::string>& 
          key_value_table(run.report.value("config", nlohmann::json::object()).flatten(), changed) + "</section>\n";
 }
 
+// One row per run: the columns every run has.
+std::string comparison_table(const std::vector<RunFiles>& runs, const nlohmann::json& rows) {
+  std::string out = "<table id=\"comparison\">\n<tr><th>run</th><th>status</th><th>dataset</th><th>parameters</th>"
+                    "<th>epochs</th><th>headline (test accuracy)</th><th>time</th><th>images/s</th><th>device</th>"
+                    "<th>precision</th></tr>\n";
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const nlohmann::json& r = rows[i];
+    const auto num = [&](const char* key, const char* fmt) { return r[key].is_number() ? format(fmt, r[key].get<double>()) : "-"; };
+    out += "<tr class=\"run\"><td style=\"border-left:6px solid " + palette(i) + "\">" +
+           html_escape(runs[i].dir.filename().string()) + "</td><td>" + html_escape(r["status"].get<std::string>()) +
+           "</td><td>" + html_escape(r["dataset"].get<std::string>()) + "</td><td class=\"num\">" +
+           num("parameters", "%.0f") + "</td><td class=\"num\">" + std::to_string(r["epochs"].get<int64_t>()) +
+           "</td><td class=\"num\">" + (r["test_accuracy"].is_number() ? pct(r["test_accuracy"].get<double>()) : "-") +
+           "</td><td class=\"num\">" + (r["seconds"].is_number() ? format_duration(r["seconds"].get<double>()) : "-") +
+           "</td><td class=\"num\">" + num("images_per_second", "%.0f") + "</td><td>" +
+           html_escape(r["device"].get<std::string>()) + "</td><td>" + html_escape(r["precision"].get<std::string>()) +
+           "</td></tr>\n";
+  }
+  return out + "</table>\n";
+}
+
+// The config values that differ between the runs: one row per key, one column per run.
+std::string differences_table(const std::vector<RunFiles>& runs, const nlohmann::json& rows) {
+  const nlohmann::json& first = rows[0]["config"];
+  if (first.empty()) return "<p class=\"facts\">The runs' configs are the same (but for names and folders).</p>\n";
+  std::string out = "<h3>Config values that differ</h3>\n<table id=\"differences\">\n<tr><th>key</th>";
+  for (size_t i = 0; i < runs.size(); ++i) {
+    out += "<th style=\"border-top:4px solid " + palette(i) + "\">" + html_escape(runs[i].dir.filename().string()) + "</th>";
+  }
+  out += "</tr>\n";
+  for (auto it = first.begin(); it != first.end(); ++it) {
+    out += "<tr><td>" + html_escape(it.key()) + "</td>";
+    for (const nlohmann::json& r : rows) out += "<td>" + html_escape(text_of(r["config"].value(it.key(), nlohmann::json()))) + "</td>";
+    out += "</tr>\n";
+  }
+  return out + "</table>\n";
+}
+
 }  // namespace
 
 std::string run_html(const RunFiles& run, const std::vector<std::string>& changed_keys) {
@@ -285,33 +323,9 @@ std::string run_html(const RunFiles& run, const std::vector<std::string>& change
 
 std::string comparison_html(const std::vector<RunFiles>& runs) {
   const nlohmann::json rows = comparison_json(runs);
-  const std::vector<std::string> keys = differing_keys(runs);
-  std::string body = format("<header><h1>dltrain: %zu runs compared</h1></header>\n<section><table id=\"comparison\">\n"
-                            "<tr><th>run</th><th>status</th><th>dataset</th><th>parameters</th><th>epochs</th><th>headline "
-                            "(test accuracy)</th><th>time</th><th>images/s</th><th>device</th><th>precision</th>",
-                            runs.size());
-  std::vector<std::string> dotted;
-  for (std::string k : keys) {
-    std::replace(k.begin(), k.end(), '/', '.');
-    dotted.push_back(k.substr(1));
-    body += "<th>" + html_escape(dotted.back()) + "</th>";
-  }
-  body += "</tr>\n";
-  for (size_t i = 0; i < runs.size(); ++i) {
-    const nlohmann::json& r = rows[i];
-    const auto num = [&](const char* key, const char* fmt) { return r[key].is_number() ? format(fmt, r[key].get<double>()) : "-"; };
-    body += "<tr class=\"run\"><td style=\"border-left:6px solid " + palette(i) + "\">" +
-            html_escape(runs[i].dir.filename().string()) + "</td><td>" + html_escape(r["status"].get<std::string>()) +
-            "</td><td>" + html_escape(r["dataset"].get<std::string>()) + "</td><td class=\"num\">" +
-            num("parameters", "%.0f") + "</td><td class=\"num\">" + std::to_string(r["epochs"].get<int64_t>()) +
-            "</td><td class=\"num\">" + (r["test_accuracy"].is_number() ? pct(r["test_accuracy"].get<double>()) : "-") +
-            "</td><td class=\"num\">" + (r["seconds"].is_number() ? format_duration(r["seconds"].get<double>()) : "-") +
-            "</td><td class=\"num\">" + num("images_per_second", "%.0f") + "</td><td>" +
-            html_escape(r["device"].get<std::string>()) + "</td><td>" + html_escape(r["precision"].get<std::string>()) + "</td>";
-    for (const std::string& k : dotted) body += "<td>" + html_escape(r["config"].value(k, nlohmann::json()).dump()) + "</td>";
-    body += "</tr>\n";
-  }
-  body += "</table></section>\n<section id=\"curves\"><h2>Learning curves</h2>\n";
+  std::string body = format("<header><h1>dltrain: %zu runs compared</h1></header>\n<section>\n", runs.size()) +
+                     comparison_table(runs, rows) + differences_table(runs, rows) +
+                     "</section>\n<section id=\"curves\"><h2>Learning curves</h2>\n";
   std::vector<Series> loss, accuracy;
   for (size_t i = 0; i < runs.size(); ++i) {
     Series s;

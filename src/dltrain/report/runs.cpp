@@ -45,6 +45,19 @@ Row row_of(const RunFiles& run) {
   return row;
 }
 
+// The config as a comparison shows it: flattened, with the model as one value (its layers, as the run's model
+// summary names them), so that two architectures differ in one column rather than in every layer's keys.
+nlohmann::json comparable_config(const RunFiles& run) {
+  nlohmann::json flat = run.report.value("config", nlohmann::json::object()).flatten();
+  for (auto it = flat.begin(); it != flat.end();) it = it.key().rfind("/model/", 0) == 0 ? flat.erase(it) : std::next(it);
+  std::string layers;
+  for (const nlohmann::json& layer : run.report.value("/model/layers"_json_pointer, nlohmann::json::array())) {
+    layers += (layers.empty() ? "" : " · ") + layer.value("layer", std::string("?"));
+  }
+  flat["/model"] = layers;
+  return flat;
+}
+
 std::string dotted(const std::string& pointer) {  // "/train/epochs" -> "train.epochs"
   std::string key = pointer.substr(1);
   std::replace(key.begin(), key.end(), '/', '.');
@@ -52,6 +65,11 @@ std::string dotted(const std::string& pointer) {  // "/train/epochs" -> "train.e
 }
 
 }  // namespace
+
+std::string text_of(const nlohmann::json& v) {
+  if (v.is_null()) return "-";
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
 
 double number_at(const nlohmann::json& j, const char* key) {
   if (!j.is_object()) return kNaN;
@@ -131,7 +149,7 @@ std::string headline_text(const nlohmann::json& report) {
 std::vector<std::string> differing_keys(const std::vector<RunFiles>& runs) {
   std::map<std::string, std::vector<nlohmann::json>> values;
   for (size_t i = 0; i < runs.size(); ++i) {
-    const nlohmann::json flat = runs[i].report.value("config", nlohmann::json::object()).flatten();
+    const nlohmann::json flat = comparable_config(runs[i]);
     for (auto it = flat.begin(); it != flat.end(); ++it) {
       auto& v = values[it.key()];
       v.resize(runs.size());
@@ -153,7 +171,7 @@ nlohmann::json comparison_json(const std::vector<RunFiles>& runs) {
   for (const RunFiles& run : runs) {
     const Row r = row_of(run);
     nlohmann::json differing = nlohmann::json::object();
-    const nlohmann::json flat = run.report.value("config", nlohmann::json::object()).flatten();
+    const nlohmann::json flat = comparable_config(run);
     for (const std::string& key : keys) differing[dotted(key)] = flat.value(key, nlohmann::json());
     const auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
     out.push_back({{"run_dir", run.dir.string()},       {"status", r.status},
@@ -209,7 +227,7 @@ std::string markdown_summary(const RunFiles& run) {
   out += format("\n**Environment:** dltrain %s, LibTorch %s, %s (%s), %lld thread(s), BLAS %s, host %s\n",
                 r.value("dltrain_version", std::string("?")).c_str(), env.value("libtorch_version", std::string("?")).c_str(),
                 env.value("device_name", env.value("cpu_model", std::string("?"))).c_str(), row.device.c_str(),
-                static_cast<long long>(env.value("threads", int64_t{0})), env.value("blas", nlohmann::json("?")).dump().c_str(),
+                static_cast<long long>(env.value("threads", int64_t{0})), text_of(env.value("blas", nlohmann::json("?"))).c_str(),
                 r.value("host", std::string("?")).c_str());
   return out;
 }
@@ -227,8 +245,8 @@ std::string markdown_comparison(const std::vector<RunFiles>& runs) {
                   r.dataset.c_str(), fixed(r.parameters, "%.0f").c_str(), static_cast<long long>(r.epochs),
                   percent(r.accuracy).c_str(), std::isfinite(r.seconds) ? format_duration(r.seconds).c_str() : "-",
                   fixed(r.images_per_second, "%.0f").c_str(), r.device.c_str(), r.precision.c_str());
-    const nlohmann::json flat = run.report.value("config", nlohmann::json::object()).flatten();
-    for (const std::string& k : keys) out += " " + flat.value(k, nlohmann::json()).dump() + " |";
+    const nlohmann::json flat = comparable_config(run);
+    for (const std::string& k : keys) out += " " + text_of(flat.value(k, nlohmann::json())) + " |";
     out += "\n";
   }
   return out;

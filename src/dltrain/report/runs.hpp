@@ -26,6 +26,9 @@ std::vector<RunFiles> find_runs(const std::filesystem::path& parent);
 // j[key] as a number; NaN when j is not an object, or the key is missing or not a number (null).
 double number_at(const nlohmann::json& j, const char* key);
 
+// A config value as a table shows it: strings without quotes, null as "-".
+std::string text_of(const nlohmann::json& value);
+
 // The run's headline: the test accuracy of its result model (best.pt or the final model); NaN while it has none.
 double headline_accuracy(const nlohmann::json& report);
 // "99.06% ± 0.09% test accuracy of best.pt (epoch 6, chosen by val_accuracy)", or what the run has so far.
