@@ -268,10 +268,22 @@ std::string environment(const RunFiles& run) {
   return "<section id=\"environment\"><h2>Environment</h2>\n" + key_value_table(env.flatten(), {}) + "</section>\n";
 }
 
+// The model as its layer table (from report.json's model summary), then every other resolved config value.
 std::string config_section(const RunFiles& run, const std::vector<std::string>& changed) {
-  return "<section id=\"config\"><h2>Resolved config</h2>\n<p class=\"facts\">Highlighted: values that differ from "
-         "dltrain's defaults (the model's layers are always the config's own).</p>\n" +
-         key_value_table(run.report.value("config", nlohmann::json::object()).flatten(), changed) + "</section>\n";
+  const nlohmann::json model = run.report.value("model", nlohmann::json::object());
+  std::string out = "<section id=\"config\"><h2>Model and resolved config</h2>\n<table>\n<tr><th>layer</th><th>output "
+                    "shape</th><th>parameters</th></tr>\n";
+  for (const nlohmann::json& layer : model.value("layers", nlohmann::json::array())) {
+    std::string shape;
+    for (const nlohmann::json& d : layer.value("output_shape", nlohmann::json::array())) shape += (shape.empty() ? "" : "x") + d.dump();
+    out += "<tr><td>" + html_escape(layer.value("layer", std::string())) + "</td><td>" + shape + "</td><td class=\"num\">" +
+           text_of(layer.value("parameters", nlohmann::json())) + "</td></tr>\n";
+  }
+  out += "<tr><th>total</th><th></th><th class=\"num\">" + text_of(model.value("parameters", nlohmann::json())) +
+         "</th></tr>\n</table>\n<p class=\"facts\">Highlighted: values that differ from dltrain's defaults.</p>\n";
+  nlohmann::json flat = run.report.value("config", nlohmann::json::object()).flatten();
+  for (auto it = flat.begin(); it != flat.end();) it = it.key().rfind("/model/", 0) == 0 ? flat.erase(it) : std::next(it);
+  return out + key_value_table(flat, changed) + "</section>\n";
 }
 
 // One row per run: the columns every run has.
