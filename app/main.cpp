@@ -203,6 +203,8 @@ int main(int argc, char** argv) {
   const std::vector<dltrain::app::Command> commands = {
       dltrain::app::register_train(app, command_line(argc, argv), std::vector<std::string>(argv, argv + argc)),
       dltrain::app::register_eval(app),
+      dltrain::app::register_predict(app),
+      dltrain::app::register_export(app),
       dltrain::app::register_config(app),
       dltrain::app::register_data(app),
       dltrain::app::register_doctor(app),

@@ -25,6 +25,8 @@ Command register_doctor(CLI::App& parent);
 Command register_bench(CLI::App& parent);
 Command register_report(CLI::App& parent);
 Command register_runs(CLI::App& parent);
+Command register_predict(CLI::App& parent);
+Command register_export(CLI::App& parent);
 
 // --fail-under: kExitBelowBound, with a line naming `what`, when `accuracy` < `bound`; kExitOk otherwise (bound < 0:
 // no gate).

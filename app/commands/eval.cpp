@@ -5,7 +5,7 @@
 #include "dltrain/core/error.hpp"
 #include "dltrain/core/log.hpp"
 #include "dltrain/data/batches.hpp"
-#include "dltrain/device/device.hpp"
+#include "dltrain/predict/predict.hpp"
 #include "dltrain/train/checkpoint.hpp"
 #include "dltrain/train/evaluate.hpp"
 
@@ -44,14 +44,13 @@ data::Split load_eval_split(const train::LoadedCheckpoint& ckpt, const EvalOptio
 }
 
 int run_eval(const EvalOptions& o) {
-  train::LoadedCheckpoint ckpt = train::load_checkpoint(o.checkpoint);
+  predict::Ready ready = predict::load_for_inference(o.checkpoint, o.device, o.threads);
+  train::LoadedCheckpoint& ckpt = ready.checkpoint;
   const config::Config& c = ckpt.config;
-  const torch::Device device = device::resolve(o.device.empty() ? c.train.device : o.device);
-  device::configure_threads(o.threads >= 0 ? o.threads : c.train.threads);
-  const data::DatasetInfo& info = data::dataset_info(c.data.dataset);
+  const torch::Device device = ready.device;
+  const data::DatasetInfo& info = *ready.dataset;
   std::filesystem::path root;
   const data::Split split = data::to_device(load_eval_split(ckpt, o, root), device);
-  ckpt.model.net->to(device);
   const int64_t batch_size = o.batch_size > 0 ? o.batch_size : c.eval.batch_size;
   const train::Precision precision = c.train.precision;
   train::check_precision(precision, device);

@@ -55,6 +55,17 @@ inline constexpr bool kHasCudaBuild = false;
 
 inline std::string torch_version() { return TORCH_VERSION; }
 
+namespace adl {
+template <typename>
+void get() = delete;  // lets get<T>(v) below find the variant's own get by argument-dependent lookup
+}  // namespace adl
+
+// A Conv2d's padding as numbers per side: a c10::variant in LibTorch 1.13, a std::variant in 2.x.
+inline torch::ExpandingArray<2> conv_padding(const torch::nn::detail::ConvNdOptions<2>& options) {
+  using adl::get;
+  return get<torch::ExpandingArray<2>>(options.padding());
+}
+
 inline constexpr bool kTorch2 = TORCH_VERSION_MAJOR >= 2;
 
 inline std::string cuda_device_name(int index) {
