@@ -28,6 +28,7 @@ struct Source {
   std::string input;
   int64_t index = 0;  // within its input (IDX files hold many)
   bool inverted = false;
+  bool many = false;  // its input holds several images: the text output shows the index
 };
 
 void print_one(const PredictOptions& o, const Source& s, const torch::Tensor& logits, const std::vector<std::string>& names) {
@@ -43,7 +44,7 @@ void print_one(const PredictOptions& o, const Source& s, const torch::Tensor& lo
     std::cout << out.dump() << "\n";
     return;
   }
-  std::string line = o.csv ? "" : s.input + "[" + std::to_string(s.index) + "]" + (s.inverted ? " (inverted)" : "");
+  std::string line = o.csv ? "" : s.input + (s.many ? "[" + std::to_string(s.index) + "]" : "") + (s.inverted ? " (inverted)" : "");
   for (int64_t k = 0; k < top.size(0); ++k) {
     const int64_t c = classes[k].item<int64_t>();
     if (o.csv) {
@@ -71,7 +72,9 @@ int run_predict(const PredictOptions& o) {
     try {
       std::vector<bool> inverted;
       prepared.push_back(predict::prepare(predict::read_input(path).pixels, info.image_shape, invert, &inverted));
-      for (size_t i = 0; i < inverted.size(); ++i) sources.push_back({path, static_cast<int64_t>(i), inverted[i]});
+      for (size_t i = 0; i < inverted.size(); ++i) {
+        sources.push_back({path, static_cast<int64_t>(i), inverted[i], inverted.size() > 1});
+      }
     } catch (const Error& e) {
       ++failures;
       log::error(e.what() + (e.hint().empty() ? std::string() : "; hint: " + e.hint()));

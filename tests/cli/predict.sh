@@ -43,7 +43,7 @@ assert [r["inverted"] for r in rows] == [False, True, True, False, False], [r["i
 assert all(len(r["top"]) == 3 and abs(sum(t["probability"] for t in r["top"]) - 1) < 0.5 for r in rows)
 PY
 check "the corrupt file is named on stderr" grep -q "corrupt.png" err.txt
-expect 0 "^stdin|^-\[0\]" bash -c "'$DLTRAIN' predict --checkpoint $ckpt - <gray28.png"
+expect 0 "^- +[0-9] [0-9.]+%" bash -c "'$DLTRAIN' predict --checkpoint $ckpt - <gray28.png"
 expect 0 "^input,index,inverted,rank,class,name,probability" predict gray28.png --csv --top-k 2
 check "--csv: one row per rank" test "$(predict gray28.png --csv --top-k 4 | wc -l)" -eq 5
 expect 4 "not a PNG, PGM/PPM or IDX image file" predict labels.txt
