@@ -1,6 +1,10 @@
 // state_dict export and the generated model.py (see export.hpp).
 #include "dltrain/export/export.hpp"
 
+#include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/serialization/export.h>
+#include <torch/csrc/jit/serialization/pickler.h>
+
 #include "dltrain/core/error.hpp"
 #include "dltrain/core/format.hpp"
 #include "dltrain/core/fs.hpp"
@@ -17,6 +21,25 @@ const char* py_bool(bool b) { return b ? "True" : "False"; }
 std::string window(const torch::ExpandingArray<2>& kernel, const torch::ExpandingArray<2>& stride,
                    const torch::ExpandingArray<2>& padding) {
   return format("%lld, stride=%lld, padding=%lld", at0(kernel), at0(stride), at0(padding));
+}
+
+// torch.save's zip format, as torch::pickle_save writes it but without its type tags on dicts: those call
+// torch.jit._pickle.restore_type_tag, which torch.load refuses by default since PyTorch 2.6 (weights_only=True).
+std::string torch_save_format(const c10::IValue& value) {
+  std::vector<char> pickled;
+  torch::jit::Pickler pickler([&](const char* data, size_t size) { pickled.insert(pickled.end(), data, data + size); },
+                              nullptr, nullptr, nullptr, nullptr, /*tag_aggregates=*/false);
+  pickler.protocol();
+  pickler.pushIValue(value);
+  pickler.stop();
+  std::string out;
+  caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t size) {
+    out.append(static_cast<const char*>(data), size);
+    return size;
+  });
+  torch::jit::writeArchiveAndTensors("data", pickled.data(), pickled.size(), pickler.tensorData(), writer);
+  writer.writeEndOfFile();
+  return out;
 }
 
 }  // namespace
@@ -97,10 +120,10 @@ std::filesystem::path export_state_dict(nn::Sequential& net, const data::Dataset
       state.insert(child.key() + "." + b.key(), b.value().detach().cpu().contiguous());
     }
   }
-  const std::vector<char> bytes = torch::pickle_save(c10::IValue(state));
+  const std::string bytes = torch_save_format(c10::IValue(state));
   std::error_code ec;
   if (!out.parent_path().empty()) std::filesystem::create_directories(out.parent_path(), ec);  // as `train --out` does
-  fs::atomic_write(out, std::string(bytes.begin(), bytes.end()));
+  fs::atomic_write(out, bytes);
   const std::filesystem::path model_py = out.parent_path() / "model.py";
   fs::atomic_write(model_py, code);
   return model_py;
