@@ -111,6 +111,7 @@ check "the comparison names the three runs and the differing keys" bash -c "
   grep -q 'id=\"comparison\"' cmp.html && grep -c '<tr class=\"run\"' cmp.html | grep -qx 3 &&
   grep -q 'train.optimizer.lr' cmp.html && grep -q 'train.epochs' cmp.html && ! grep -q '>run.name<' cmp.html"
 expect 0 "\| run \| status .*train.optimizer.lr" "$DLTRAIN" report runs/a runs/b --markdown
+expect 0 "^## dltrain run .a.: completed" "$DLTRAIN" report runs/a/ --markdown
 expect 0 '"test_accuracy"' "$DLTRAIN" report runs/a runs/b --json
 expect 0 "^RUN .*STATUS.*\bb +completed .*\bk +completed .*\ba +completed" bash -c "'$DLTRAIN' runs runs | tr '\n' ' '"
 check "dltrain runs --json: newest first" "$PYTHON" -c "

@@ -80,6 +80,7 @@ double number_at(const nlohmann::json& j, const char* key) {
 RunFiles read_run(const std::filesystem::path& path) {
   RunFiles run;
   run.dir = std::filesystem::is_directory(path) ? path : path.parent_path();
+  if (run.dir.filename().empty() && run.dir.has_parent_path()) run.dir = run.dir.parent_path();  // "runs/a/"
   if (run.dir.empty()) run.dir = ".";
   const std::filesystem::path report = run.dir / "report.json";
   if (!std::filesystem::exists(report)) {

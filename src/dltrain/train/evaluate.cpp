@@ -71,7 +71,7 @@ nlohmann::json top_mistakes(const torch::Tensor& predictions, const torch::Tenso
   const auto [values, indices] = ranked.topk(std::min(count, ranked.size(0)));
   const torch::Tensor v = values.cpu(), idx = indices.cpu(), predicted = predictions.cpu(), labels = split.labels.cpu();
   nlohmann::json out = nlohmann::json::array();
-  for (int64_t i = 0; i < v.size(0) && v[i].item<float>() >= 0.0F; ++i) {
+  for (int64_t i = 0; i < v.size(0) && v[i].item<float>() > 0.0F; ++i) {  // 0: not evaluated (a stopped pass)
     const int64_t index = idx[i].item<int64_t>();
     out.push_back({{"index", index},
                    {"label", class_names.at(static_cast<size_t>(labels[index].item<int64_t>()))},
