@@ -49,7 +49,34 @@ print(f"{sys.argv[1]}: {len(ours)} images, {len(state)} tensors, max |logit diff
 assert len(CLASSES) == 10 and diff < 1e-4 and same == 1.0
 PY
 done
+# ONNX: ONNX's own full checker, and OpenCV's DNN module (an independent runtime) computes dltrain's logits.
+if "$TORCH_PYTHON" -c "import onnx, cv2" 2>/dev/null; then
+  for run in all mlp; do
+    expect 0 "model.onnx" "$DLTRAIN" export --checkpoint runs/$run/checkpoints/best.pt --format onnx --out $run/model.onnx
+    check "$run: onnx.checker (full) passes and OpenCV DNN gives dltrain's logits (|diff| < 1e-4, same argmax)" \
+      "$TORCH_PYTHON" - $run data/mnist/t10k-images-idx3-ubyte.gz <<'PY'
+import gzip, json, sys
+import numpy as np, onnx, cv2
+d = sys.argv[1]
+model = onnx.load(f"{d}/model.onnx")
+onnx.checker.check_model(model, full_check=True)
+assert json.loads({p.key: p.value for p in model.metadata_props}["classes"]) == [str(i) for i in range(10)]
+assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "N"
+net = cv2.dnn.readNetFromONNX(f"{d}/model.onnx")
+pixels = np.frombuffer(gzip.open(sys.argv[2]).read()[16:], dtype=np.uint8).reshape(-1, 1, 28, 28).astype(np.float32)
+net.setInput(pixels)
+logits = net.forward()
+ours = np.array([json.loads(l)["logits"] for l in open(f"{d}/dltrain.jsonl")], dtype=np.float32)
+diff = float(np.abs(logits - ours).max())
+print(f"{d}: {len(ours)} images through OpenCV {cv2.__version__}: max |logit diff| {diff:.2e}, "
+      f"argmax agreement {(logits.argmax(1) == ours.argmax(1)).mean():.4f}")
+assert diff < 1e-4 and (logits.argmax(1) == ours.argmax(1)).all()
+PY
+  done
+else
+  echo "skip: the ONNX checks need Debian's python3-onnx and python3-opencv (scripts/test.sh installs them)"
+fi
 expect 0 "nn.BatchNorm2d\(6" cat all/model.py
 expect 5 "missing.pt: checkpoint not found" "$DLTRAIN" export --checkpoint missing.pt --out x.pt
-expect 2 "format" "$DLTRAIN" export --checkpoint runs/mlp/checkpoints/best.pt --format onnx --out x.onnx
+expect 2 "format" "$DLTRAIN" export --checkpoint runs/mlp/checkpoints/best.pt --format torchscript --out x.pt
 finish
