@@ -18,7 +18,8 @@ printf '#pragma once\n#define C10_CUDA_BUILD_SHARED_LIBS\n' >"$stub/c10/cuda/imp
 
 # dist/group.cpp: c10d's Gloo header needs USE_C10D_GLOO (CMake sets it for that file); the NCCL path is checked
 # where nccl.h is found.
-c10d_flags=(-DUSE_C10D_GLOO)
+# export/onnx_export.cpp: ONNX's headers need the definitions its CMake target carries (ONNX_ML, ONNX_NAMESPACE).
+c10d_flags=(-DUSE_C10D_GLOO -DONNX_ML=1 -DONNX_NAMESPACE=onnx)
 if [[ -f "$cuda_home/include/nccl.h" || -f /usr/include/nccl.h ]]; then c10d_flags+=(-DUSE_C10D_NCCL -DDLTRAIN_WITH_NCCL); fi
 mapfile -t sources < <(grep -rlE 'DLTRAIN_WITH_CUDA|torch_compat.hpp' src tests --include='*.cpp' | sort)
 failed=0
