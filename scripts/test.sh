@@ -8,7 +8,7 @@ bash scripts/setup.sh
 # (chromium) for the report tests; ONNX's checker and OpenCV's DNN module (python3-onnx, python3-opencv) for the
 # ONNX export test. Each test skips the part whose package is missing.
 source scripts/apt_missing.sh
-APT_NO_RECOMMENDS=1 apt_install_missing test.sh python3-torch python3-crc32c python3-protobuf chromium python3-onnx
+APT_NO_RECOMMENDS=1 apt_install_missing test.sh python3-torch python3-crc32c python3-protobuf chromium python3-onnx \
   python3-opencv ||
   echo "test.sh: a test-only package could not be installed; the tests that need it skip"
 if [ -z "${DLTRAIN_DATA_DIR:-}" ] && [ -d ../shared/data/mnist ]; then export DLTRAIN_DATA_DIR="$PWD/../shared/data"; fi
