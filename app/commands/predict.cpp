@@ -31,27 +31,35 @@ struct Source {
   bool many = false;  // its input holds several images: the text output shows the index
 };
 
-void print_one(const PredictOptions& o, const Source& s, const torch::Tensor& logits, const std::vector<std::string>& names) {
-  const torch::Tensor p = torch::softmax(logits, 0);
-  const auto [top, classes] = p.topk(std::min<int64_t>(o.top_k, p.size(0)));
+// The top-k classes of every image at once (softmax and topk over the whole batch), read through accessors.
+struct Ranked {
+  torch::Tensor probability, klass, logits;  // [N, k], [N, k], [N, classes]; CPU
+};
+
+void print_one(const PredictOptions& o, const Source& s, const Ranked& r, int64_t i, const std::vector<std::string>& names) {
+  const auto top = r.probability.accessor<float, 2>()[i];
+  const auto classes = r.klass.accessor<int64_t, 2>()[i];
+  const int64_t k = r.probability.size(1);
   if (o.json) {
     nlohmann::json out = {{"input", s.input}, {"index", s.index}, {"inverted", s.inverted}, {"top", nlohmann::json::array()}};
-    for (int64_t k = 0; k < top.size(0); ++k) {
-      const int64_t c = classes[k].item<int64_t>();
-      out["top"].push_back({{"class", c}, {"name", names.at(static_cast<size_t>(c))}, {"probability", top[k].item<double>()}});
+    for (int64_t j = 0; j < k; ++j) {
+      out["top"].push_back({{"class", classes[j]}, {"name", names.at(static_cast<size_t>(classes[j]))}, {"probability", top[j]}});
     }
-    if (o.logits) out["logits"] = std::vector<float>(logits.data_ptr<float>(), logits.data_ptr<float>() + logits.numel());
+    if (o.logits) {
+      const float* row = r.logits.data_ptr<float>() + i * r.logits.size(1);
+      out["logits"] = std::vector<float>(row, row + r.logits.size(1));
+    }
     std::cout << out.dump() << "\n";
     return;
   }
   std::string line = o.csv ? "" : s.input + (s.many ? "[" + std::to_string(s.index) + "]" : "") + (s.inverted ? " (inverted)" : "");
-  for (int64_t k = 0; k < top.size(0); ++k) {
-    const int64_t c = classes[k].item<int64_t>();
+  for (int64_t j = 0; j < k; ++j) {
+    const std::string& name = names.at(static_cast<size_t>(classes[j]));
     if (o.csv) {
-      std::cout << s.input << "," << s.index << "," << (s.inverted ? 1 : 0) << "," << k + 1 << "," << c << ","
-                << names.at(static_cast<size_t>(c)) << "," << format("%.6g", top[k].item<double>()) << "\n";
+      std::cout << s.input << "," << s.index << "," << (s.inverted ? 1 : 0) << "," << j + 1 << "," << classes[j] << ","
+                << name << "," << format("%.6g", static_cast<double>(top[j])) << "\n";
     } else {
-      line += format("  %s %.2f%%", names.at(static_cast<size_t>(c)).c_str(), 100.0 * top[k].item<double>());
+      line += format("  %s %.2f%%", name.c_str(), 100.0 * top[j]);
     }
   }
   if (!o.csv) std::cout << line << "\n";
@@ -89,7 +97,9 @@ int run_predict(const PredictOptions& o) {
       ready.checkpoint.model.net, images, o.batch_size > 0 ? o.batch_size : c.eval.batch_size,
       data::Normalizer{info.mean, info.std, train::parameter_dtype(c.train.precision)}, c.train.precision, device);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  for (size_t i = 0; i < sources.size(); ++i) print_one(o, sources[i], logits[static_cast<int64_t>(i)].contiguous(), info.class_names);
+  const auto [top, classes] = torch::softmax(logits, 1).topk(std::min<int64_t>(o.top_k, logits.size(1)), 1);
+  const Ranked ranked{top.contiguous(), classes.contiguous(), logits.contiguous()};
+  for (size_t i = 0; i < sources.size(); ++i) print_one(o, sources[i], ranked, static_cast<int64_t>(i), info.class_names);
   std::cout.flush();
   if (images.size(0) >= 1000) {
     log::info(format("predict: %lld images in %.2f s (%.0f images/s on %s)", static_cast<long long>(images.size(0)),

@@ -133,7 +133,8 @@ torch::Tensor prepare(const torch::Tensor& pixels, const std::vector<int64_t>& s
   x = torch::where(flip.view({-1, 1, 1, 1}), 255.0 - x, x);
   if (inverted != nullptr) {
     inverted->clear();
-    for (int64_t i = 0; i < flip.size(0); ++i) inverted->push_back(flip[i].item<bool>());
+    const torch::Tensor flags = flip.contiguous();
+    inverted->assign(flags.data_ptr<bool>(), flags.data_ptr<bool>() + flags.numel());
   }
   return x.round().clamp(0, 255).to(torch::kUInt8);
 }

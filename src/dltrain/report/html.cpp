@@ -281,9 +281,7 @@ std::string config_section(const RunFiles& run, const std::vector<std::string>& 
   }
   out += "<tr><th>total</th><th></th><th class=\"num\">" + text_of(model.value("parameters", nlohmann::json())) +
          "</th></tr>\n</table>\n<p class=\"facts\">Highlighted: values that differ from dltrain's defaults.</p>\n";
-  nlohmann::json flat = run.report.value("config", nlohmann::json::object()).flatten();
-  for (auto it = flat.begin(); it != flat.end();) it = it.key().rfind("/model/", 0) == 0 ? flat.erase(it) : std::next(it);
-  return out + key_value_table(flat, changed) + "</section>\n";
+  return out + key_value_table(config_without_model(run.report), changed) + "</section>\n";
 }
 
 // One row per run: the columns every run has.

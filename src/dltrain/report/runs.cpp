@@ -48,8 +48,7 @@ Row row_of(const RunFiles& run) {
 // The config as a comparison shows it: flattened, with the model as one value (its layers, as the run's model
 // summary names them), so that two architectures differ in one column rather than in every layer's keys.
 nlohmann::json comparable_config(const RunFiles& run) {
-  nlohmann::json flat = run.report.value("config", nlohmann::json::object()).flatten();
-  for (auto it = flat.begin(); it != flat.end();) it = it.key().rfind("/model/", 0) == 0 ? flat.erase(it) : std::next(it);
+  nlohmann::json flat = config_without_model(run.report);
   std::string layers;
   for (const nlohmann::json& layer : run.report.value("/model/layers"_json_pointer, nlohmann::json::array())) {
     layers += (layers.empty() ? "" : " · ") + layer.value("layer", std::string("?"));
@@ -69,6 +68,12 @@ std::string dotted(const std::string& pointer) {  // "/train/epochs" -> "train.e
 std::string text_of(const nlohmann::json& v) {
   if (v.is_null()) return "-";
   return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+nlohmann::json config_without_model(const nlohmann::json& report) {
+  nlohmann::json flat = report.value("config", nlohmann::json::object()).flatten();
+  for (auto it = flat.begin(); it != flat.end();) it = it.key().rfind("/model/", 0) == 0 ? flat.erase(it) : std::next(it);
+  return flat;
 }
 
 double number_at(const nlohmann::json& j, const char* key) {

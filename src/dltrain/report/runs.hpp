@@ -26,6 +26,9 @@ std::vector<RunFiles> find_runs(const std::filesystem::path& parent);
 // j[key] as a number; NaN when j is not an object, or the key is missing or not a number (null).
 double number_at(const nlohmann::json& j, const char* key);
 
+// A run's resolved config, flattened ("/train/epochs"), without the model's keys (shown as its layer table instead).
+nlohmann::json config_without_model(const nlohmann::json& report);
+
 // A config value as a table shows it: strings without quotes, null as "-".
 std::string text_of(const nlohmann::json& value);
 
