@@ -211,6 +211,7 @@ int main(int argc, char** argv) {
       dltrain::app::register_bench(app),
       dltrain::app::register_report(app),
       dltrain::app::register_runs(app),
+      dltrain::app::register_sweep(app, command_line(argc, argv)),
   };
   // Set once the subcommands exist: CLI11 copies a parent's footer into every subcommand it creates.
   app.footer("\n" + dltrain::exit_code_help() + "\nRun `dltrain <command> --help` for a command's options.");

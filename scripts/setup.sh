@@ -12,7 +12,7 @@ libtorch_package=${DLTRAIN_LIBTORCH_PACKAGE:-libtorch-dev}
 gloo_package=libgloo-dev
 [ "$libtorch_package" != libtorch-cuda-dev ] || gloo_package=libgloo-cuda-dev
 packages=(build-essential cmake pkg-config "$libtorch_package" libcli11-dev libspdlog-dev
-          nlohmann-json3-dev catch2 "$gloo_package" zlib1g-dev libcurl4-openssl-dev libssl-dev libpng-dev libonnx-dev libopenblas0-openmp python3
+          nlohmann-json3-dev catch2 "$gloo_package" zlib1g-dev libcurl4-openssl-dev libssl-dev libpng-dev libarchive-dev libonnx-dev libopenblas0-openmp python3
           ca-certificates)
 source scripts/apt_missing.sh
 apt_install_missing setup "${packages[@]}"

@@ -27,6 +27,8 @@ Command register_report(CLI::App& parent);
 Command register_runs(CLI::App& parent);
 Command register_predict(CLI::App& parent);
 Command register_export(CLI::App& parent);
+// `command_line`: recorded in sweep.json.
+Command register_sweep(CLI::App& parent, std::string command_line);
 
 // --fail-under: kExitBelowBound, with a line naming `what`, when `accuracy` < `bound`; kExitOk otherwise (bound < 0:
 // no gate).

@@ -15,11 +15,12 @@ struct ConfigOptions {
   std::vector<std::string> overrides;
 };
 
-// Validation builds the model too, so shape errors (a kernel larger than its input) show up here.
+// Validation builds the model too, so shape errors (a kernel larger than its input) show up here. An image_folder's
+// class count comes from the class folders under data.root (listed, not read).
 config::Config validate(const ConfigOptions& o) {
   config::Config c = config::load(o.config, o.overrides);
-  const data::DatasetInfo& info = data::dataset_info(c.data.dataset);
-  model::build(c.model, info.image_shape, static_cast<int64_t>(info.class_names.size()));
+  const data::Description d = data::outline(c.data).desc;
+  model::build(c.model, d.image_shape, d.num_classes());
   return c;
 }
 

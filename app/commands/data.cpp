@@ -25,7 +25,7 @@ struct DataOptions {
 };
 
 // The folder training reads, so that `data fetch` then `train` needs no flags: the first place on the
-// search path that holds all four files, else the first place (where fetch downloads to).
+// search path that holds all the dataset's files, else the first place (where fetch downloads to).
 std::filesystem::path resolve_root(const DataOptions& options, const data::DatasetInfo& info) {
   const std::vector<std::filesystem::path> roots = data::candidate_roots(info, options.root);
   for (const auto& root : roots) {
@@ -54,8 +54,18 @@ nlohmann::json fetch_json(const data::DatasetInfo& info, const std::filesystem::
   return {{"dataset", info.name}, {"root", root.string()}, {"ok", ok}, {"files", files}};
 }
 
+// The table row of a dataset that has files; image_folder has none.
+const data::DatasetInfo& downloadable(const std::string& name) {
+  const data::DatasetInfo& info = data::dataset_info(name);
+  if (info.files.empty()) {
+    throw UsageError(name + " has no files to download or verify: it reads the folder data.root names",
+                     "datasets with files: " + nlohmann::json(data::downloadable_dataset_names()).dump());
+  }
+  return info;
+}
+
 int run_fetch(const DataOptions& options) {
-  const data::DatasetInfo& info = data::dataset_info(options.dataset);
+  const data::DatasetInfo& info = downloadable(options.dataset);
   const std::filesystem::path root = resolve_root(options, info);
   data::FetchOptions fetch;
   fetch.mirrors = options.mirrors;
@@ -82,7 +92,7 @@ std::string status_of(const data::FileCheck& check) {
 }
 
 int run_verify(const DataOptions& options) {
-  const data::DatasetInfo& info = data::dataset_info(options.dataset);
+  const data::DatasetInfo& info = downloadable(options.dataset);
   const std::filesystem::path root = resolve_root(options, info);
   const std::vector<data::FileCheck> checks = data::verify_dataset(info, root);
   size_t failed = 0;
@@ -137,7 +147,7 @@ Command register_data(CLI::App& parent) {
   CLI::App* fetch = data->add_subcommand(
       "fetch", "Download a dataset's files that are missing or corrupt, verifying each SHA-256 before keeping it");
   std::string dataset_help = "One of:";
-  for (const std::string& name : config::dataset_names()) dataset_help += " " + name;
+  for (const std::string& name : data::downloadable_dataset_names()) dataset_help += " " + name;
   fetch->add_option("dataset", options->dataset, dataset_help)->required();
   fetch->add_option("--root", options->root,
                     "Folder to download into (default: the one train reads: the first of $DLTRAIN_DATA_DIR/<dataset>, "

@@ -5,6 +5,7 @@
 #include "commands.hpp"
 #include "dltrain/config/vocabulary.hpp"
 #include "dltrain/core/error.hpp"
+#include "dltrain/data/datasets.hpp"
 #include "dltrain/doctor/doctor.hpp"
 
 namespace dltrain::app {
@@ -39,7 +40,7 @@ Command register_doctor(CLI::App& parent) {
   app->add_option("--require", o->require, "Fail (exit 6) unless this is usable: cuda")->check(CLI::IsMember({"cuda"}));
   app->add_option("--dataset", o->checks.dataset, "Dataset whose files to look for and verify")
       ->capture_default_str()
-      ->check(CLI::IsMember(config::dataset_names()));
+      ->check(CLI::IsMember(data::downloadable_dataset_names()));
   app->add_option("--data-dir", o->checks.data_dir, "Folder holding the dataset's files (default: the usual search)");
   app->footer("Each check is PASS, WARN (slower than it could be), FAIL (broken) or SKIP (does not apply), with a fix.\n"
               "Exit 0 when nothing FAILs, 9 when a check FAILs, 6 when --require cuda is not met.\n"

@@ -18,7 +18,7 @@ struct ExportOptions {
 
 int run_export(const ExportOptions& o) {
   train::LoadedCheckpoint ckpt = train::load_checkpoint(o.checkpoint);
-  const data::DatasetInfo& info = data::dataset_info(ckpt.config.data.dataset);
+  const data::Description& info = ckpt.data;  // what the model was trained on
   if (o.format == "onnx") {
     exporter::export_onnx(ckpt.model.net, info, o.checkpoint, o.out);
     std::cout << o.out << std::endl;

@@ -65,14 +65,19 @@ void print_one(const PredictOptions& o, const Source& s, const Ranked& r, int64_
   if (!o.csv) std::cout << line << "\n";
 }
 
+// Whether --invert auto may invert: a model trained on gray images whose mean pixel is dark (light digits on a dark
+// background, as the MNIST family). Colour photographs and light-background images are never inverted by guess.
+bool light_on_dark(const data::Description& d) { return d.image_shape.at(0) == 1 && d.mean.at(0) < 0.5; }
+
 int run_predict(const PredictOptions& o) {
   predict::Ready ready = predict::load_for_inference(o.checkpoint, o.device, o.threads);
   const config::Config& c = ready.checkpoint.config;
   const torch::Device device = ready.device;
-  const data::DatasetInfo& info = *ready.dataset;
+  const data::Description& info = ready.data();
   const predict::Invert invert = o.invert == "yes" ? predict::Invert::kYes
-                                 : o.invert == "no" ? predict::Invert::kNo
-                                                    : predict::Invert::kAuto;
+                                 : o.invert == "no"  ? predict::Invert::kNo
+                                 : light_on_dark(info) ? predict::Invert::kAuto
+                                                       : predict::Invert::kNo;
   std::vector<torch::Tensor> prepared;
   std::vector<Source> sources;
   int failures = 0;
@@ -95,7 +100,7 @@ int run_predict(const PredictOptions& o) {
   train::set_math_mode(c.train.precision);
   const torch::Tensor logits = predict::logits(
       ready.checkpoint.model.net, images, o.batch_size > 0 ? o.batch_size : c.eval.batch_size,
-      data::Normalizer{info.mean, info.std, train::parameter_dtype(c.train.precision)}, c.train.precision, device);
+      data::Normalizer(info, train::parameter_dtype(c.train.precision)), c.train.precision, device);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto [top, classes] = torch::softmax(logits, 1).topk(std::min<int64_t>(o.top_k, logits.size(1)), 1);
   const Ranked ranked{top.contiguous(), classes.contiguous(), logits.contiguous()};
@@ -106,7 +111,7 @@ int run_predict(const PredictOptions& o) {
                      seconds, static_cast<double>(images.size(0)) / seconds, device.str().c_str()));
   }
   if (!o.labels.empty()) {
-    const torch::Tensor labels = data::read_idx_labels(o.labels, static_cast<int64_t>(info.class_names.size()));
+    const torch::Tensor labels = data::read_idx_labels(o.labels, info.num_classes());
     if (labels.size(0) != logits.size(0)) {
       throw UsageError(format("--labels %s: %lld labels for %lld images", o.labels.c_str(),
                               static_cast<long long>(labels.size(0)), static_cast<long long>(logits.size(0))),
@@ -132,7 +137,8 @@ Command register_predict(CLI::App& parent) {
   app->add_flag("--csv", o->csv, "CSV: one row per image and rank")->excludes(json);
   app->add_flag("--logits", o->logits, "With --json: the raw logits too");
   app->add_option("--invert", o->invert,
-                  "auto: invert an image whose border is light (the datasets' digits are light on dark); yes; no")
+                  "auto: invert an image whose border is light, for a gray model trained on light-on-dark images "
+                  "(the MNIST family; never for colour models); yes; no")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "yes", "no"}));
   app->add_option("--labels", o->labels, "IDX labels file for one IDX images input: print the accuracy");
@@ -141,7 +147,7 @@ Command register_predict(CLI::App& parent) {
       ->check(CLI::NonNegativeNumber);
   app->add_option("--batch-size", o->batch_size, "Images per forward pass (default: eval.batch_size of the run)")
       ->check(CLI::PositiveNumber);
-  app->footer("Each image is converted to the dataset's channels (grayscale: ITU-R 601 luma; transparency on white),\n"
+  app->footer("Each image is converted to the model's channels (1: ITU-R 601 luma, 3: RGB; transparency on white),\n"
               "padded to a square with its border colour, resized to the dataset's size (area averaging when\n"
               "shrinking, bilinear when growing) and, with --invert auto, inverted when its border is light.\n"
               "An unreadable image is reported (exit 4) after the others are printed.");

@@ -9,6 +9,7 @@
 #include "dltrain/core/fs.hpp"
 #include "dltrain/core/log.hpp"
 #include "dltrain/dist/world.hpp"
+#include "dltrain/sweep/sweep.hpp"
 #include "dltrain/train/checkpoint.hpp"
 #include "dltrain/train/loop.hpp"
 
@@ -29,6 +30,8 @@ struct TrainOptions {
   int nproc = 0;
   double fail_under = -1.0;
   std::string summary_md;
+  std::vector<int64_t> seeds;  // --seeds, or --repeat N: one run per seed (a sweep with an empty grid)
+  int64_t repeat = 0;
   std::string command_line;
   std::vector<std::string> argv;
 };
@@ -68,7 +71,28 @@ void print_run_json(const std::filesystem::path& run_dir) {
   std::cout << out.dump(2) << std::endl;
 }
 
+// --seeds / --repeat: the config once per seed, as a sweep without a grid (src/dltrain/sweep/), whose folder is
+// <out>/<run.name>-seeds.
+int run_seeds(const TrainOptions& o) {
+  if (o.config.empty()) {
+    throw UsageError("--seeds and --repeat need --config FILE", "to continue a stopped series: dltrain sweep --resume DIR");
+  }
+  sweep::Request r;
+  r.kind = "seeds";
+  r.command_line = o.command_line;
+  r.config = o.config;
+  r.sets = o.overrides;
+  r.seeds = o.seeds;
+  r.repeat = o.repeat;
+  r.threads = o.threads;
+  r.out = o.out;
+  r.device = o.device;
+  r.data_dir = o.data_dir;
+  return sweep::conclude(sweep::start(r, !o.no_progress), o.json);
+}
+
 int run_train(const TrainOptions& o) {
+  if (!o.seeds.empty() || o.repeat > 0) return run_seeds(o);
   if (o.config.empty() && o.resume.empty()) {
     throw UsageError("train needs --config FILE or --resume RUN_DIR", "see dltrain train --help");
   }
@@ -144,10 +168,22 @@ Command register_train(CLI::App& parent, std::string command_line, std::vector<s
       ->check(CLI::Range(0.0, 1.0));
   app->add_option("--summary-md", o->summary_md,
                   "Write a Markdown summary of the run here (it is also appended to $GITHUB_STEP_SUMMARY when set)");
-  app->add_option("--monitor-interval", o->monitor_interval,
-                  "Seconds between monitor samples (CPU, RSS; GPU through NVML on CUDA) in report.json; 0: off")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 3600.0));
+  CLI::Option* monitor = app->add_option("--monitor-interval", o->monitor_interval,
+                                         "Seconds between monitor samples (CPU, RSS; GPU through NVML on CUDA) in "
+                                         "report.json; 0: off")
+                             ->capture_default_str()
+                             ->check(CLI::Range(0.0, 3600.0));
+  CLI::Option* seeds = app->add_option("--seeds", o->seeds,
+                                       "Train once per seed (1,2,3), each run <run.name>-seed<S>, and summarise the "
+                                       "headline accuracy (mean, std, min, max) in <out>/<run.name>-seeds")
+                           ->delimiter(',');
+  CLI::Option* repeat = app->add_option("--repeat", o->repeat, "As --seeds, with N seeds: run.seed, run.seed+1, ...")
+                            ->check(CLI::Range(1, 10000));
+  seeds->excludes(repeat);
+  for (CLI::Option* series : {seeds, repeat}) {
+    for (const char* other : {"--resume", "--nproc", "--fail-under", "--summary-md"}) series->excludes(other);
+    series->excludes(monitor);
+  }
   app->footer("A new run directory <out>/<run.name>[-N] receives config.json, metrics.csv, report.json,\n"
               "train.log and checkpoints/last.pt (and best.pt: the model chosen on data.val_split); its path is\n"
               "printed on stdout. steps.csv (a row per log interval), tb/ (TensorBoard events) and report.html\n"
@@ -156,7 +192,11 @@ Command register_train(CLI::App& parent, std::string command_line, std::vector<s
               "early_stopping.patience, log_interval, checkpoint_every, device, threads, cuda_graphs,\n"
               "scheduler.horizon_epochs, distributed.*, run.output_dir and data.root.\n"
               "--nproc N (or torchrun, or srun) trains on N workers; train.batch_size stays the global batch\n"
-              "(README: Data-parallel training).");
+              "(README: Data-parallel training).\n"
+              "--seeds 1,2,3 (or --repeat N) trains once per seed, each run a `dltrain train` of its own, and writes\n"
+              "summary.json (its path on stdout) and summary.md in <out>/<run.name>-seeds; exit code: 0 when every\n"
+              "run completed, else the first failed run's; a stopped series resumes with `dltrain sweep --resume DIR`\n"
+              "(README: Seeds and sweeps).");
   o->command_line = std::move(command_line);
   o->argv = std::move(argv);
   return {app, [o] { return run_train(*o); }};

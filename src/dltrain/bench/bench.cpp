@@ -39,12 +39,12 @@ void synchronize(const torch::Device& device) {
 
 // Random pixels and labels of the dataset's shape, resident on the device: throughput does not depend on
 // the values, and the benchmark needs no dataset files.
-data::Split synthetic_split(const data::DatasetInfo& info, int64_t images, const torch::Device& device) {
+data::Split synthetic_split(const data::Description& info, int64_t images, const torch::Device& device) {
   std::vector<int64_t> shape = {images};
   shape.insert(shape.end(), info.image_shape.begin(), info.image_shape.end());
   const auto on = torch::TensorOptions().device(device);
   return {torch::randint(0, 256, shape, on.dtype(torch::kUInt8)),
-          torch::randint(0, static_cast<int64_t>(info.class_names.size()), {images}, on.dtype(torch::kInt64))};
+          torch::randint(0, info.num_classes(), {images}, on.dtype(torch::kInt64))};
 }
 
 Precision precision_named(const std::string& name) {
@@ -91,7 +91,7 @@ struct Combination {
   int64_t batch_size;
 };
 
-Row run_one(const Options& o, const Combination& k, const data::DatasetInfo& info, int64_t train_images,
+Row run_one(const Options& o, const Combination& k, const data::Description& info, int64_t train_images,
             std::map<std::string, data::Split>& splits, std::map<std::string, double>& floors) {
   Row r;
   r.device = k.device;
@@ -123,12 +123,12 @@ Row run_one(const Options& o, const Combination& k, const data::DatasetInfo& inf
 
     train::set_math_mode(precision);
     torch::manual_seed(static_cast<uint64_t>(c.run.seed));
-    model::Model m = model::build(c.model, info.image_shape, static_cast<int64_t>(info.class_names.size()));
+    model::Model m = model::build(c.model, info.image_shape, info.num_classes());
     m.net->to(device, train::parameter_dtype(precision));
     const auto optimizer = std::make_unique<train::DeviceOptimizer>(m.net->parameters(), c.train.optimizer);
     if (splits.count(device.str()) == 0) splits[device.str()] = synthetic_split(info, train_images, device);
     const data::Split& split = splits[device.str()];
-    const data::Normalizer normalize{info.mean, info.std, train::parameter_dtype(precision)};
+    const data::Normalizer normalize(info, train::parameter_dtype(precision));
     const train::StepSettings settings{
         torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(c.train.label_smoothing), c.train.grad_clip,
         precision, device};
@@ -160,7 +160,7 @@ Row run_one(const Options& o, const Combination& k, const data::DatasetInfo& inf
     const data::Split eval_split{split.images.slice(0, 0, n_eval), split.labels.slice(0, 0, n_eval)};
     synchronize(device);
     const auto eval_start = Clock::now();
-    train::evaluate(m.net, eval_split, c.eval.batch_size, normalize, static_cast<int64_t>(info.class_names.size()),
+    train::evaluate(m.net, eval_split, c.eval.batch_size, normalize, info.num_classes(),
                     precision);  // reads its result back: the device has finished
     r.eval_images_per_s = static_cast<double>(n_eval) / seconds_since(eval_start);
 
@@ -182,7 +182,12 @@ std::string row_label(const Row& r) {
 
 Result run(const Options& o) {
   const config::Config& c = o.config;
-  const data::DatasetInfo& info = data::dataset_info(c.data.dataset);
+  const data::Outline outline = data::outline(c.data);
+  data::Description info = outline.desc;
+  if (info.mean.empty()) {  // computed from the images when training (image_folder): any values time the same
+    info.mean.assign(static_cast<size_t>(info.image_shape.at(0)), 0.5);
+    info.std.assign(static_cast<size_t>(info.image_shape.at(0)), 0.25);
+  }
   const std::vector<std::string> devices = o.devices.empty() ? std::vector<std::string>{c.train.device} : o.devices;
   const std::vector<std::string> precisions =
       o.precisions.empty() ? std::vector<std::string>{config::precisions().name(c.train.precision)} : o.precisions;
@@ -191,9 +196,10 @@ Result run(const Options& o) {
 
   Result result;
   // The images one epoch trains on, as `dltrain train` would: the table's training set, limit, minus the hold-out.
-  const int64_t available = c.data.limit_train > 0 ? std::min(c.data.limit_train, info.train_size) : info.train_size;
+  const int64_t available =
+      c.data.limit_train > 0 ? std::min(c.data.limit_train, outline.train_images) : outline.train_images;
   result.train_images = available - data::validation_images(c.data.val_split, available);
-  result.model = model::summary_json(model::build(c.model, info.image_shape, static_cast<int64_t>(info.class_names.size())));
+  result.model = model::summary_json(model::build(c.model, info.image_shape, info.num_classes()));
   result.note = "synthetic " + info.name + "-shaped data resident on the device; " + std::to_string(o.warmup) +
                 " warm-up (at least " + std::to_string(train::StepRunner::kWarmupSteps + 1) +
                 " with CUDA graphs) + " + std::to_string(o.steps) + " timed training steps per row (the same step as dltrain "

@@ -21,11 +21,16 @@ struct RunConfig {
 
 struct DataConfig {
   std::string dataset = "mnist";  // a name from the dataset table (data/datasets.cpp)
-  std::string root;         // folder holding the four IDX files; empty: search the usual places
+  std::string root;         // folder holding the dataset's files (image_folder: its class folders); empty: search
   // Validation hold-out, the last images of the training file: a count (5000: the last 5000 images) or a fraction
   // below 1 (0.1: the last tenth). 0: none, and then no model selection and no early stopping.
   double val_split = 0.0;
   int64_t limit_train = 0;  // use only the first N training images (0: all); for quick experiments
+  // image_folder only (README "Datasets"): root is a folder of class subfolders of images.
+  std::vector<int64_t> image_size;  // [C, H, W] every image is brought to (C 1: gray, 3: RGB); required there
+  std::string test_root;            // a folder with the same class subfolders for the test split; or else:
+  double test_split = 0.0;          // the test images held out of root: a count, or a fraction in (0, 0.9]
+  int64_t split_seed = 0;           // seeds the order root's images are split in (test, then validation)
 };
 
 // One entry of model.layers. Only the fields that belong to `type` (its row in layer_types()) are read or written.

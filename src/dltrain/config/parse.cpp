@@ -319,6 +319,14 @@ void visit(V& v, DataConfig& c) {
   v.field("root", c.root);
   v.field("val_split", c.val_split, count_or_fraction());
   v.field("limit_train", c.limit_train, at_least<int64_t>(0));
+  v.field("image_size", c.image_size, Check<std::vector<int64_t>>([](const std::vector<int64_t>& s) {
+            const bool ok = s.empty() || (s.size() == 3 && (s[0] == 1 || s[0] == 3) && s[1] >= 1 && s[1] <= 4096 &&
+                                          s[2] >= 1 && s[2] <= 4096);
+            return ok ? "" : "must be [channels, height, width] with channels 1 or 3 and sides 1..4096";
+          }));
+  v.field("test_root", c.test_root);
+  v.field("test_split", c.test_split, count_or_fraction());
+  v.field("split_seed", c.split_seed, at_least<int64_t>(0));
 }
 
 template <class V>
@@ -460,6 +468,30 @@ void visit(V& v, Config& c) {
   v.object("eval", c.eval);
 }
 
+// data.image_size, test_root, test_split and split_seed belong to image_folder, which needs its folder, its image
+// size, and one way to get test images.
+void check_image_folder(const DataConfig& d, Problems& problems) {
+  if (d.dataset != "image_folder") {
+    const std::vector<std::pair<const char*, bool>> set = {{"image_size", !d.image_size.empty()},
+                                                           {"test_root", !d.test_root.empty()},
+                                                           {"test_split", d.test_split > 0},
+                                                           {"split_seed", d.split_seed != 0}};
+    for (const auto& [key, is_set] : set) {
+      if (is_set) problems.add(std::string("/data/") + key, "only data.dataset image_folder reads it; remove it");
+    }
+    return;
+  }
+  if (d.root.empty()) problems.add("/data/root", "image_folder needs data.root: a folder of class subfolders of images");
+  if (d.image_size.empty()) {
+    problems.add("/data/image_size", "image_folder needs the size every image is brought to, e.g. [1, 28, 28] or [3, 32, 32]");
+  }
+  if (d.test_root.empty() == (d.test_split <= 0)) {
+    problems.add(d.test_root.empty() ? "/data/test_split" : "/data/test_root",
+                 "image_folder takes its test images from exactly one of data.test_root (a folder with the same class "
+                 "subfolders) and data.test_split (images held out of data.root, e.g. 0.2)");
+  }
+}
+
 // Rules that involve more than one field.
 void check_consistency(const Config& c, Problems& problems) {
   if (c.model.type == ModelType::kLayers && c.model.layers.empty()) {
@@ -489,6 +521,7 @@ void check_consistency(const Config& c, Problems& problems) {
                  "early stopping needs a validation split: set data.val_split (e.g. 5000), so that the test split "
                  "never decides when training stops");
   }
+  check_image_folder(c.data, problems);
 }
 
 // Defaults that depend on other values, written out so that `config show` and config.json show what a run uses.

@@ -1,10 +1,31 @@
 // Device-resident batches (docs/ARCHITECTURE.md, "The path of a batch").
 #include "dltrain/data/batches.hpp"
 
+#include "dltrain/core/error.hpp"
+
 namespace dltrain::data {
 
+Normalizer::Normalizer(double m, double s, torch::Dtype d) : mean{m}, std{s}, dtype(d) {}
+
+Normalizer::Normalizer(std::vector<double> m, std::vector<double> s, torch::Dtype d)
+    : mean(std::move(m)), std(std::move(s)), dtype(d) {
+  if (mean.empty() || mean.size() != std.size()) {
+    throw DataError("normalisation statistics: " + std::to_string(mean.size()) + " means and " +
+                        std::to_string(std.size()) + " standard deviations",
+                    "this is a bug: one value per channel, or one for all");
+  }
+}
+
+Normalizer::Normalizer(const Description& trained_on, torch::Dtype d) : Normalizer(trained_on.mean, trained_on.std, d) {}
+
+// Scalar operations per channel (on views): nothing is copied from the host, so a captured CUDA graph replays it.
 torch::Tensor Normalizer::operator()(const torch::Tensor& pixels) const {
-  return pixels.to(dtype).mul_(1.0 / (255.0 * std)).sub_(mean / std);
+  torch::Tensor x = pixels.to(dtype);
+  if (mean.size() == 1) return x.mul_(1.0 / (255.0 * std[0])).sub_(mean[0] / std[0]);
+  for (size_t c = 0; c < mean.size(); ++c) {
+    x.select(1, static_cast<int64_t>(c)).mul_(1.0 / (255.0 * std[c])).sub_(mean[c] / std[c]);
+  }
+  return x;
 }
 
 Split to_device(const Split& split, const torch::Device& device) {

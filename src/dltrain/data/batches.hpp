@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -15,11 +16,17 @@ struct Batch {
   torch::Tensor labels;  // int64 [B]
 };
 
-// uint8 pixels -> (x / 255 - mean) / std, as `dtype` (float, or double for fp64 runs).
+// uint8 pixels [B, C, H, W] -> (x / 255 - mean) / std per channel, as `dtype` (float, or double for fp64 runs),
+// computed as x * (1 / (255 std)) - mean / std. One value each applies to every channel (gray images).
 struct Normalizer {
-  double mean = 0.0;
-  double std = 1.0;
+  std::vector<double> mean{0.0};
+  std::vector<double> std{1.0};
   torch::Dtype dtype = torch::kFloat;
+
+  Normalizer() = default;
+  Normalizer(double mean, double std, torch::Dtype dtype = torch::kFloat);
+  Normalizer(std::vector<double> mean, std::vector<double> std, torch::Dtype dtype = torch::kFloat);
+  Normalizer(const Description& trained_on, torch::Dtype dtype);
   torch::Tensor operator()(const torch::Tensor& pixels) const;
 };
 

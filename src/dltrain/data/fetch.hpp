@@ -21,7 +21,8 @@ struct FileCheck {
   std::string actual;  // empty when the file is absent
 };
 
-// Checks each of the dataset's four files under `root` against its published SHA-256.
+// Checks each of the dataset's files under `root` against its published SHA-256 (DLTRAIN_TEST_SHA256, set only by
+// tests, replaces it: see fetch.cpp).
 std::vector<FileCheck> verify_dataset(const DatasetInfo& info, const std::filesystem::path& root);
 
 struct FetchOptions {

@@ -18,6 +18,13 @@ namespace nn = torch::nn;
 long long at0(const torch::ExpandingArray<2>& a) { return static_cast<long long>((*a)[0]); }
 const char* py_bool(bool b) { return b ? "True" : "False"; }
 
+// (0.1307,) or (0.4914, 0.4822, 0.4465): every digit a double holds.
+std::string python_tuple(const std::vector<double>& values) {
+  std::string out;
+  for (const double v : values) out += (out.empty() ? "" : ", ") + format("%.17g", v);
+  return "(" + out + (values.size() == 1 ? ",)" : ")");
+}
+
 std::string window(const torch::ExpandingArray<2>& kernel, const torch::ExpandingArray<2>& stride,
                    const torch::ExpandingArray<2>& padding) {
   return format("%lld, stride=%lld, padding=%lld", at0(kernel), at0(stride), at0(padding));
@@ -83,7 +90,7 @@ std::string python_layer(const std::string& name, const nn::Module& m) {
                         "export supports conv2d, linear, pooling, batchnorm, dropout, flatten and the activations");
 }
 
-std::string python_model(nn::Sequential& net, const data::DatasetInfo& dataset, const std::string& source) {
+std::string python_model(nn::Sequential& net, const data::Description& dataset, const std::string& source) {
   std::string layers;
   for (const auto& child : net->named_children()) {
     layers += "    " + python_layer(child.key(), *child.value()) + ",  # " + child.key() + "\n";
@@ -101,14 +108,17 @@ std::string python_model(nn::Sequential& net, const data::DatasetInfo& dataset, 
          format("%lld, %lld, %lld", static_cast<long long>(s[0]), static_cast<long long>(s[1]), static_cast<long long>(s[2])) +
          "], " + dataset.name + "'s polarity\nimport torch\nfrom torch import nn\n\nDATASET = " + nlohmann::json(dataset.name).dump() +
          "\nCLASSES = [" + classes + "]\n" +
-         format("INPUT_SHAPE = (%lld, %lld, %lld)\nMEAN, STD = %.17g, %.17g\n\n", static_cast<long long>(s[0]),
-                static_cast<long long>(s[1]), static_cast<long long>(s[2]), dataset.mean, dataset.std) +
+         format("INPUT_SHAPE = (%lld, %lld, %lld)\n", static_cast<long long>(s[0]), static_cast<long long>(s[1]),
+                static_cast<long long>(s[2])) +
+         "MEAN = " + python_tuple(dataset.mean) + "  # per channel, of pixels scaled to [0, 1]\nSTD = " +
+         python_tuple(dataset.std) + "\n\n"
          "\ndef preprocess(images):\n    \"\"\"uint8 pixels [N, C, H, W] -> the normalised float input dltrain trained on.\"\"\"\n"
-         "    return (images.float() / 255.0 - MEAN) / STD\n\n\nmodel = nn.Sequential(\n" +
+         "    mean = torch.tensor(MEAN).view(1, -1, 1, 1)\n    std = torch.tensor(STD).view(1, -1, 1, 1)\n"
+         "    return (images.float() / 255.0 - mean) / std\n\n\nmodel = nn.Sequential(\n" +
          layers + ")\n";
 }
 
-std::filesystem::path export_state_dict(nn::Sequential& net, const data::DatasetInfo& dataset, const std::string& source,
+std::filesystem::path export_state_dict(nn::Sequential& net, const data::Description& dataset, const std::string& source,
                                         const std::filesystem::path& out) {
   const std::string code = python_model(net, dataset, source);  // refuses what it cannot express, before writing
   c10::Dict<std::string, torch::Tensor> state;

@@ -117,6 +117,11 @@ std::string layer(Graph& g, const std::string& name, nn::Module& m, const std::s
   return y;
 }
 
+// Per-channel values as a [C, 1, 1] tensor, which broadcasts over [N, C, H, W].
+torch::Tensor per_channel(const std::vector<double>& values) {
+  return torch::tensor(values, torch::kDouble).view({-1, 1, 1});
+}
+
 void tensor_value(onnx::ValueInfoProto* v, const std::string& name, const std::vector<int64_t>& dims) {
   v->set_name(name);
   onnx::TypeProto_Tensor* t = v->mutable_type()->mutable_tensor_type();
@@ -127,7 +132,7 @@ void tensor_value(onnx::ValueInfoProto* v, const std::string& name, const std::v
 
 }  // namespace
 
-void export_onnx(nn::Sequential& net, const data::DatasetInfo& dataset, const std::string& source,
+void export_onnx(nn::Sequential& net, const data::Description& dataset, const std::string& source,
                  const std::filesystem::path& out) {
   onnx::ModelProto model;
   model.set_ir_version(7);  // ONNX 1.8+ readers, opset 13
@@ -148,8 +153,8 @@ void export_onnx(nn::Sequential& net, const data::DatasetInfo& dataset, const st
   Graph g(graph);
   tensor_value(graph->add_input(), "pixels", dataset.image_shape);
   g.node("Div", {"pixels", g.scalar("255", 255.0)}, "scaled");
-  g.node("Sub", {"scaled", g.scalar("mean", dataset.mean)}, "centred");
-  std::string x = g.node("Div", {"centred", g.scalar("std", dataset.std)}, "normalised")->output(0);
+  g.node("Sub", {"scaled", g.constant("mean", per_channel(dataset.mean))}, "centred");
+  std::string x = g.node("Div", {"centred", g.constant("std", per_channel(dataset.std))}, "normalised")->output(0);
   for (const auto& child : net->named_children()) x = layer(g, child.key(), *child.value(), x);
   graph->mutable_node(graph->node_size() - 1)->set_output(0, "logits");
   tensor_value(graph->add_output(), "logits", {static_cast<int64_t>(dataset.class_names.size())});

@@ -10,7 +10,6 @@ Ready load_for_inference(const std::string& path, const std::string& device, int
   const config::Config& c = r.checkpoint.config;
   r.device = device::resolve(device.empty() ? c.train.device : device);
   device::configure_threads(threads >= 0 ? threads : c.train.threads);
-  r.dataset = &data::dataset_info(c.data.dataset);
   r.checkpoint.model.net->to(r.device);
   return r;
 }

@@ -14,11 +14,12 @@
 namespace dltrain::predict {
 
 // A checkpoint made ready to run, as eval and predict use it: its model on `device` ("" = the device it was trained
-// on), CPU threads set (threads < 0 = as trained), and its dataset's entry.
+// on), CPU threads set (threads < 0 = as trained); checkpoint.data says what it was trained on (classes, input
+// shape, normalisation).
 struct Ready {
   train::LoadedCheckpoint checkpoint;
   torch::Device device = torch::kCPU;
-  const data::DatasetInfo* dataset = nullptr;
+  const data::Description& data() const { return checkpoint.data; }
 };
 Ready load_for_inference(const std::string& path, const std::string& device, int64_t threads);
 

@@ -138,6 +138,9 @@ CheckpointMeta checkpoint_meta(const report::RunRecord& record) {
                {"num_classes", record.dataset["classes"].size()},
                {"input_shape", record.model["input_shape"]},
                {"metrics", record.history.empty() ? nlohmann::json(nullptr) : report::to_json(record.history.back())}};
+  if (record.dataset.is_object() && record.dataset.contains("mean")) {  // the run's description (loop.cpp dataset_json)
+    meta.info["data"] = data::to_json(data::description_from_json(record.dataset));
+  }
   for (const auto& r : record.history) meta.history.push_back(report::to_json(r));
   meta.segments = report::to_json(record.segments);
   return meta;
@@ -253,7 +256,22 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path) {
   }
   out.model.net->to(parameter_dtype(out.config.train.precision));  // fp64 runs keep double weights
   load_weights(archive, path, *out.model.net);
+  try {
+    out.data = trained_on(out.meta, out.config);
+  } catch (const Error& e) {
+    throw CheckpointError(path.string() + ": " + e.what(), "use a checkpoint written by `dltrain train`");
+  }
   return out;
+}
+
+data::Description trained_on(const CheckpointMeta& meta, const config::Config& config) {
+  if (meta.info.contains("data")) return data::description_from_json(meta.info["data"]);
+  const data::Description table = data::describe(data::dataset_info(meta.info.value("dataset", config.data.dataset)));
+  if (table.mean.empty()) {
+    throw CheckpointError("the checkpoint does not say what it was trained on (no info.data) and the dataset table has "
+                          "no statistics for " + table.name);
+  }
+  return table;
 }
 
 }  // namespace dltrain::train

@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include "dltrain/config/config.hpp"
+#include "dltrain/data/datasets.hpp"
 #include "dltrain/model/model.hpp"
 #include "dltrain/report/run_report.hpp"
 
@@ -26,7 +27,8 @@ struct CheckpointMeta {
   int64_t step = 0;   // optimizer steps completed
   double best_metric = 0.0;
   nlohmann::json config;  // the resolved config
-  // dataset, num_classes, input_shape, and the metrics measured when it was saved
+  // dataset, num_classes, input_shape, the metrics measured when it was saved, and "data": the description of what
+  // the model was trained on (data::to_json; absent in checkpoints written before it was stored)
   nlohmann::json info;
 
   // What resuming needs. A mid-epoch checkpoint (batch > 0) also holds that epoch's data order and
@@ -57,7 +59,13 @@ struct LoadedCheckpoint {
   CheckpointMeta meta;
   config::Config config;
   model::Model model;
+  data::Description data;  // what the model was trained on: trained_on(meta, config)
 };
+
+// What a checkpoint's model was trained on: meta.info["data"]; for a checkpoint written before it was stored, the
+// dataset table's entry for the dataset it names (old checkpoints are of table datasets with statistics). Throws
+// CheckpointError when neither describes it.
+data::Description trained_on(const CheckpointMeta& meta, const config::Config& config);
 
 // Loads weights and optimizer state into an existing model and optimizer (for --resume), which stay on their
 // device, and returns the rest. The returned tensors (generator states, data order, running sums) are on the

@@ -69,15 +69,14 @@ struct IntervalTally {
   Clock::time_point since;
 };
 
+// The description (name, classes, image_shape, per-channel mean and std: what checkpoints store) and where from.
 nlohmann::json dataset_json(const data::Dataset& d) {
-  return {{"name", d.info->name},
-          {"root", std::filesystem::absolute(d.root).lexically_normal().string()},
-          {"train", d.train.size()},
-          {"val", d.val.size()},
-          {"test", d.test.size()},
-          {"classes", d.info->class_names},
-          {"image_shape", d.info->image_shape},
-          {"normalize", {{"mean", d.info->mean}, {"std", d.info->std}}}};
+  nlohmann::json j = data::to_json(d.desc);
+  j.update({{"root", std::filesystem::absolute(d.root).lexically_normal().string()},
+            {"train", d.train.size()},
+            {"val", d.val.size()},
+            {"test", d.test.size()}});
+  return j;
 }
 
 // "train.epochs=3, train.optimizer.lr=0.01": the settings that differ from the defaults of the config's optimizer
@@ -272,14 +271,19 @@ void Run::set_up_workers() {
 }
 
 void Run::set_up_model() {
-  m_ = model::build(c_.model, d_.info->image_shape, d_.num_classes());
+  if (resuming()) {  // normalise with the statistics the run started with
+    const data::Description trained = trained_on(resumed_, c_);
+    d_.desc.mean = trained.mean;
+    d_.desc.std = trained.std;
+  }
+  m_ = model::build(c_.model, d_.desc.image_shape, d_.num_classes());
   m_.net->to(device_, parameter_dtype(precision_));
   set_up_workers();
   optimizer_ = std::make_unique<DeviceOptimizer>(m_.net->parameters(), c_.train.optimizer);
   train_ = data::to_device(d_.train, device_);
   val_ = data::to_device(d_.val, device_);
   test_ = data::to_device(d_.test, device_);
-  normalize_.emplace(data::Normalizer{d_.info->mean, d_.info->std, parameter_dtype(precision_)});
+  normalize_.emplace(data::Normalizer(d_.desc, parameter_dtype(precision_)));
   steps_per_epoch_ = data::train_batches(train_.size(), c_.train.batch_size);
   const int64_t horizon = c_.train.scheduler.horizon_epochs;
   schedule_ = {c_.train.optimizer.lr, steps_per_epoch_, horizon > 0 ? horizon : c_.train.epochs};
@@ -720,11 +724,11 @@ EvalResult Run::evaluate_split(torch::nn::Sequential& net, const data::Split& sp
 
 // A test evaluation's numbers into `into` (final_test or selected_test), and its most confident mistakes.
 void Run::record_test(const EvalResult& t, nlohmann::json& into, const std::string& model) {
-  into = eval_json(t, d_.info->class_names);
+  into = eval_json(t, d_.desc.class_names);
   into["model"] = model;
   if (!t.predictions.defined()) return;
   record_.mistakes = {{"model", model},
-                      {"images", top_mistakes(t.predictions, t.confidence, test_, d_.info->class_names, kMistakesShown)}};
+                      {"images", top_mistakes(t.predictions, t.confidence, test_, d_.desc.class_names, kMistakesShown)}};
 }
 
 // Whether to stop now: this process's signal flag, or whether any worker has one (a collective).

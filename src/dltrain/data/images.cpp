@@ -1,5 +1,5 @@
-// Image decoding and preparation for `dltrain predict` (see images.hpp).
-#include "dltrain/predict/images.hpp"
+// Image decoding and preparation (see images.hpp).
+#include "dltrain/data/images.hpp"
 
 #include <png.h>
 
@@ -11,10 +11,10 @@
 #include "dltrain/core/error.hpp"
 #include "dltrain/data/idx.hpp"
 
-namespace dltrain::predict {
+namespace dltrain::data {
 namespace {
 
-const char* const kFormatsHint = "predict reads PNG, PGM/PPM (P2, P3, P5, P6) and IDX image files, or a PNG on stdin (-)";
+const char* const kFormatsHint = "dltrain reads PNG, PGM/PPM (P2, P3, P5, P6) and IDX image files (predict: also a PNG on stdin, -)";
 
 torch::Tensor decode_png(const std::string& bytes, const std::string& name) {
   png_image png{};
@@ -81,6 +81,12 @@ torch::Tensor decode_pnm(const std::string& bytes, const std::string& name) {
 
 }  // namespace
 
+bool is_image_file_name(const std::filesystem::path& path) {
+  std::string ext = path.extension().string();
+  for (char& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return ext == ".png" || ext == ".pgm" || ext == ".ppm";
+}
+
 Input read_input(const std::string& path) {
   std::string bytes;
   if (path == "-") {
@@ -96,9 +102,9 @@ Input read_input(const std::string& path) {
     return {path, decode_pnm(bytes, name)};
   }
   if (path != "-") {
-    const std::string raw = data::read_maybe_gzip(path);  // IDX, gzipped or not
+    const std::string raw = read_maybe_gzip(path);  // IDX, gzipped or not
     if (raw.size() >= 4 && raw[0] == 0 && raw[1] == 0 && raw[2] == 8 && raw[3] == 3) {
-      return {path, data::parse_idx_images(raw, path)};
+      return {path, parse_idx_images(raw, path)};
     }
   }
   throw DataError(name + ": not a PNG, PGM/PPM or IDX image file", kFormatsHint);
@@ -115,15 +121,19 @@ torch::Tensor prepare(const torch::Tensor& pixels, const std::vector<int64_t>& s
   // Border colour per image: the mean of the outermost rows and columns.
   const torch::Tensor border = torch::cat({x.select(2, 0), x.select(2, -1), x.select(3, 0), x.select(3, -1)}, 2)
                                    .mean({1, 2}, /*keepdim=*/false);
-  const int64_t h = x.size(2), w = x.size(3), side = std::max(h, w);
-  if (h != w) {  // pad to a square with the border colour, keeping the aspect ratio
-    torch::Tensor square = border.view({-1, 1, 1, 1}).expand({x.size(0), x.size(1), side, side}).clone();
-    square.narrow(2, (side - h) / 2, h).narrow(3, (side - w) / 2, w).copy_(x);
-    x = square;
+  // Pad with the border colour to the target's aspect ratio (a square for the square datasets), keeping the image's.
+  const int64_t h = x.size(2), w = x.size(3);
+  const bool taller = h * shape[2] > w * shape[1];
+  const int64_t ph = taller ? h : std::max(h, (w * shape[1] + shape[2] / 2) / shape[2]);
+  const int64_t pw = taller ? std::max(w, (h * shape[2] + shape[1] / 2) / shape[1]) : w;
+  if (ph != h || pw != w) {
+    torch::Tensor padded = border.view({-1, 1, 1, 1}).expand({x.size(0), x.size(1), ph, pw}).clone();
+    padded.narrow(2, (ph - h) / 2, h).narrow(3, (pw - w) / 2, w).copy_(x);
+    x = padded;
   }
-  if (side != shape[1] || side != shape[2]) {
+  if (ph != shape[1] || pw != shape[2]) {
     namespace F = torch::nn::functional;
-    const bool shrink = side >= shape[1] && side >= shape[2];
+    const bool shrink = ph >= shape[1] && pw >= shape[2];
     auto options = F::InterpolateFuncOptions().size(std::vector<int64_t>{shape[1], shape[2]});
     x = shrink ? F::interpolate(x, options.mode(torch::kArea)) : F::interpolate(x, options.mode(torch::kBilinear).align_corners(false));
   }
@@ -139,4 +149,4 @@ torch::Tensor prepare(const torch::Tensor& pixels, const std::vector<int64_t>& s
   return x.round().clamp(0, 255).to(torch::kUInt8);
 }
 
-}  // namespace dltrain::predict
+}  // namespace dltrain::data
