@@ -42,9 +42,12 @@ runpy.run_module("torch.distributed.run", run_name="__main__")'
 
 T=(timeout -k 5 180)
 
-running_with() {  # running_with TEXT: some process's command line contains TEXT (no procps needed)
-  local f
-  for f in /proc/[0-9]*/cmdline; do { tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qF -- "$1" && return 0; done
+running_with() {  # running_with TEXT: a process started in this test's folder has TEXT in its command line
+  local d args  # (the folder matters: tests run in parallel and kill9.sh uses the same run names)
+  for d in /proc/[0-9]*; do
+    mapfile -d '' args 2>/dev/null <"$d/cmdline" || continue
+    [[ "${args[*]} " == *"$1"* && "$(readlink "$d/cwd" 2>/dev/null)" == "$PWD" ]] && return 0
+  done
   return 1
 }
 free_port() { "$PYTHON" -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
