@@ -55,7 +55,7 @@ Outcome train_steps(const config::Config& c, const torch::Device& device, Precis
   const train::StepSettings settings{torch::nn::functional::CrossEntropyFuncOptions(), c.train.grad_clip, precision,
                                      device};
   train::StepRunner runner(m.net, optimizer, settings, split, kBatch, {0.1307, 0.3081, train::parameter_dtype(precision)},
-                           graphs);
+                           data::Augmenter{}, graphs);
   const train::ScheduleShape shape{c.train.optimizer.lr, kImages / kBatch, 2};
   const torch::Tensor order = torch::arange(kImages, torch::TensorOptions().device(device).dtype(torch::kInt64));
   Outcome out;

@@ -74,8 +74,8 @@ Trained train_worker(const config::Config& c, const data::Split& split, const to
     settings.sync = sync.get();
   }
   const int rank = group != nullptr ? group->rank() : 0, workers = group != nullptr ? group->size() : 1;
-  train::StepRunner steps(net, optimizer, settings, split, kBatch, data::Normalizer{0.1307, 0.3081}, false, rank,
-                          workers);
+  train::StepRunner steps(net, optimizer, settings, split, kBatch, data::Normalizer{0.1307, 0.3081}, data::Augmenter{},
+                          false, rank, workers);
   Trained t;
   for (int64_t s = 0; s < kSteps; ++s) {
     if (sync) sync->begin_step(s + 1, false);

@@ -138,7 +138,8 @@ Row run_one(const Options& o, const Combination& k, const data::Description& inf
     // Warm-up steps first (the timer keeps the very first apart; a CUDA graph is captured during them), then the
     // timed ones.
     r.cuda_graph = graphs.use;
-    train::StepRunner steps(m.net, *optimizer, settings, split, k.batch_size, normalize, graphs.use);
+    const data::Augmenter augment(c.data.augment, normalize, info.image_shape, device);
+    train::StepRunner steps(m.net, *optimizer, settings, split, k.batch_size, normalize, augment, graphs.use);
     train::StepTimer timer(device);
     const int64_t warmup = graphs.use ? std::max<int64_t>(o.warmup, train::StepRunner::kWarmupSteps + 1) : o.warmup;
     for (int64_t i = 0; i < warmup + o.steps; ++i) {

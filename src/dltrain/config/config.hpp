@@ -19,6 +19,20 @@ struct RunConfig {
   std::string output_dir = "runs";
 };
 
+// data.augment (README "Augmentation"): random transforms of each training batch on the training device. All off by
+// default; evaluation never augments.
+struct AugmentConfig {
+  int64_t translate = 0;  // pixels each way, at most
+  double rotate = 0.0;    // degrees each way, at most
+  double scale = 0.0;     // zoom by a factor in [1 - scale, 1 + scale]
+  double shear = 0.0;     // degrees each way, at most (horizontal shear)
+  double elastic = 0.0;   // pixels: standard deviation of a smooth random displacement field
+  double erase = 0.0;     // probability of erasing one rectangle of an image
+  std::array<double, 2> erase_area = {0.02, 0.2};  // the rectangle's area, as fractions of the image
+  double hflip = 0.0;     // probability of a horizontal flip; refused for digits (a flipped 2 is not a 2) unless:
+  bool force_hflip = false;
+};
+
 struct DataConfig {
   std::string dataset = "mnist";  // a name from the dataset table (data/datasets.cpp)
   std::string root;         // folder holding the dataset's files (image_folder: its class folders); empty: search
@@ -31,6 +45,7 @@ struct DataConfig {
   std::string test_root;            // a folder with the same class subfolders for the test split; or else:
   double test_split = 0.0;          // the test images held out of root: a count, or a fraction in (0, 0.9]
   int64_t split_seed = 0;           // seeds the order root's images are split in (test, then validation)
+  AugmentConfig augment;
 };
 
 // One entry of model.layers. Only the fields that belong to `type` (its row in layer_types()) are read or written.
@@ -99,6 +114,11 @@ struct DistributedConfig {
   bool overlap = true;  // all-reduce each gradient bucket during backward, as soon as it is complete
 };
 
+// train.ema: an exponential moving average of the weights (train/ema.hpp), evaluated and checkpointed beside them.
+struct EmaConfig {
+  double decay = 0.0;  // 0: off; e.g. 0.999
+};
+
 struct TrainConfig {
   int64_t epochs = 10;
   int64_t batch_size = 64;
@@ -115,12 +135,16 @@ struct TrainConfig {
   CudaGraphs cuda_graphs = CudaGraphs::kAuto;  // capture the training step in one CUDA graph
   bool deterministic = false;  // CUDA: deterministic cuDNN and cuBLAS algorithms, no cuDNN autotuning (slower)
   DistributedConfig distributed;
+  EmaConfig ema;
 };
 
 struct EvalConfig {
   int64_t batch_size = 100;  // large CPU batches are slower: 1000 took 6x longer than 100 for the CNN
   int64_t every = 1;  // evaluate every N epochs (and always after the last one)
   bool test_during_training = true;  // false: the test split is evaluated once, at the end
+  // Test-time augmentation: the result's test accuracy also measured with logits averaged over the image and its
+  // 1-pixel shifts (report.json tta_test). Reported beside the plain number, never used to select a model.
+  bool tta = false;
 };
 
 struct Config {

@@ -314,6 +314,21 @@ void visit(V& v, RunConfig& c) {
 }
 
 template <class V>
+void visit(V& v, AugmentConfig& c) {
+  v.field("translate", c.translate, at_least<int64_t>(0));
+  v.field("rotate", c.rotate, in_range(0.0, 180.0, true));
+  v.field("scale", c.scale, in_range(0.0, 1.0, false));
+  v.field("shear", c.shear, in_range(0.0, 60.0, true));
+  v.field("elastic", c.elastic, at_least(0.0));
+  v.field("erase", c.erase, in_range(0.0, 1.0, true));
+  v.field("erase_area", c.erase_area, Check<std::array<double, 2>>([](const std::array<double, 2>& a) {
+            return a[0] > 0 && a[0] <= a[1] && a[1] <= 1 ? "" : "must be [min, max] with 0 < min <= max <= 1";
+          }));
+  v.field("hflip", c.hflip, in_range(0.0, 1.0, true));
+  v.field("force_hflip", c.force_hflip);
+}
+
+template <class V>
 void visit(V& v, DataConfig& c) {
   v.field("dataset", c.dataset, one_of(dataset_names()));
   v.field("root", c.root);
@@ -327,6 +342,7 @@ void visit(V& v, DataConfig& c) {
   v.field("test_root", c.test_root);
   v.field("test_split", c.test_split, count_or_fraction());
   v.field("split_seed", c.split_seed, at_least<int64_t>(0));
+  v.object("augment", c.augment);
 }
 
 template <class V>
@@ -434,6 +450,11 @@ void visit(V& v, DistributedConfig& c) {
 }
 
 template <class V>
+void visit(V& v, EmaConfig& c) {
+  v.field("decay", c.decay, in_range(0.0, 1.0, false));
+}
+
+template <class V>
 void visit(V& v, TrainConfig& c) {
   v.field("epochs", c.epochs, greater_than<int64_t>(0));
   v.field("batch_size", c.batch_size, greater_than<int64_t>(0));
@@ -450,6 +471,7 @@ void visit(V& v, TrainConfig& c) {
   v.field("cuda_graphs", c.cuda_graphs);
   v.field("deterministic", c.deterministic);
   v.object("distributed", c.distributed);
+  v.object("ema", c.ema);
 }
 
 template <class V>
@@ -457,6 +479,7 @@ void visit(V& v, EvalConfig& c) {
   v.field("batch_size", c.batch_size, greater_than<int64_t>(0));
   v.field("every", c.every, greater_than<int64_t>(0));
   v.field("test_during_training", c.test_during_training);
+  v.field("tta", c.tta);
 }
 
 template <class V>
@@ -522,6 +545,10 @@ void check_consistency(const Config& c, Problems& problems) {
                  "never decides when training stops");
   }
   check_image_folder(c.data, problems);
+  if (c.data.augment.hflip > 0 && !c.data.augment.force_hflip && flips_change_class(c.data.dataset)) {
+    problems.add("/data/augment/hflip", c.data.dataset + " holds digits, which a flip changes (a flipped 2 is not a 2); "
+                                        "remove it, or set data.augment.force_hflip to true");
+  }
 }
 
 // Defaults that depend on other values, written out so that `config show` and config.json show what a run uses.

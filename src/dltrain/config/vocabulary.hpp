@@ -85,5 +85,7 @@ bool is_activation(LayerType type);
 
 // The dataset names, from the dataset table (data/datasets.cpp).
 std::vector<std::string> dataset_names();
+// Whether a horizontal flip changes the class of the dataset's images (digits), from the dataset table.
+bool flips_change_class(const std::string& dataset);
 
 }  // namespace dltrain::config

@@ -52,6 +52,12 @@ DatasetInfo cifar10() {
   return d;
 }
 
+// Digits: a horizontal flip changes what an image shows (data.augment.hflip is refused unless forced).
+DatasetInfo digits(DatasetInfo d) {
+  d.flips_change_class = true;
+  return d;
+}
+
 // data.root's class subfolders; shape from data.image_size, classes from the folders, statistics from the images.
 DatasetInfo image_folder() {
   DatasetInfo d;
@@ -62,14 +68,14 @@ DatasetInfo image_folder() {
 
 const std::vector<DatasetInfo>& registry() {
   static const std::vector<DatasetInfo> datasets = {
-      idx_dataset("mnist",
+      digits(idx_dataset("mnist",
                   {{"train-images-idx3-ubyte.gz", "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"},
                    {"train-labels-idx1-ubyte.gz", "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c"},
                    {"t10k-images-idx3-ubyte.gz", "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"},
                    {"t10k-labels-idx1-ubyte.gz", "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"}},
                   {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, 0.1307, 0.3081,
                   {"https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/",
-                   "http://yann.lecun.com/exdb/mnist/"}),
+                   "http://yann.lecun.com/exdb/mnist/"})),
       idx_dataset("fashion-mnist",
                   {{"train-images-idx3-ubyte.gz", "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7"},
                    {"train-labels-idx1-ubyte.gz", "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056"},
@@ -331,6 +337,13 @@ std::vector<std::string> dataset_names() {
   std::vector<std::string> names;
   for (const auto& d : data::registry()) names.push_back(d.name);
   return names;
+}
+
+bool flips_change_class(const std::string& dataset) {
+  for (const auto& d : data::registry()) {
+    if (d.name == dataset) return d.flips_change_class;
+  }
+  return false;
 }
 
 }  // namespace dltrain::config

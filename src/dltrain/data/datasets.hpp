@@ -44,6 +44,7 @@ struct DatasetInfo {
   int64_t train_size = 0;  // images in the published training files
   int64_t test_size = 0;
   std::string debian_package{};  // a Debian package that installs it under /usr/share/datasets, if any
+  bool flips_change_class = false;  // digits: data.augment.hflip is refused unless forced
 };
 
 // The entry for `name`; throws ConfigError listing the known datasets.

@@ -25,6 +25,7 @@ nlohmann::json selection_json(const RunRecord& r) {
   return {{"monitor", r.selection.monitor},
           {"epoch", r.selection.epoch},
           {"value", chosen ? number_or_null(r.selection.value) : nlohmann::json(nullptr)},
+          {"weights", r.selection.weights},
           {"test_accuracy", r.selected_test.is_object() ? r.selected_test["accuracy"] : nlohmann::json(nullptr)},
           {"checkpoint", (r.run_dir / "checkpoints" / "best.pt").string()}};
 }
@@ -37,6 +38,7 @@ nlohmann::json result_json(const RunRecord& r) {
   return {{"model", selected ? "best.pt" : "final"},
           {"epoch", selected ? r.selection.epoch : static_cast<int64_t>(r.history.size())},
           {"chosen_by", selected ? r.selection.monitor : "none: no validation split, the final model is the result"},
+          {"weights", selected ? r.selection.weights : "trained"},
           {"test_accuracy", test["accuracy"]},
           {"test_accuracy_stderr", test["accuracy_stderr"]},
           {"test_loss", test["loss"]}};
@@ -99,6 +101,7 @@ nlohmann::json run_report_json(const RunRecord& r, const std::string& status, co
       {"best", selection_json(r)},
       {"final_test", r.final_test},
       {"selected_test", r.selected_test},
+      {"tta_test", r.tta_test},
       {"mistakes", r.mistakes},
       {"timings",
        {{"data_load_s", t.data_load_s}, {"first_step_s", t.first_step_s}, {"train_s", t.train_s},

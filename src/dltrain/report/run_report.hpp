@@ -35,6 +35,7 @@ struct Selection {
   int64_t epoch = 0;    // the selected epoch (0: none yet)
   double value = -std::numeric_limits<double>::infinity();
   int64_t evals_without_improvement = 0;  // validation passes since the last improvement (early stopping)
+  std::string weights = "trained";  // which weights of that epoch best.pt holds: "trained", or "ema" (train.ema)
 };
 
 struct Timings {
@@ -54,6 +55,7 @@ struct RunRecord {
   Selection selection;
   nlohmann::json final_test;     // the final model on the test split (eval_json)
   nlohmann::json selected_test;  // best.pt's model on the test split; null without selection
+  nlohmann::json tta_test;       // eval.tta: the result's model on the test split with shifted views; else null
   nlohmann::json mistakes;       // the latest test evaluation's most confident mistakes (report.html)
   std::vector<Segment> segments;  // earlier segments, then this one (last)
   Timings timings;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -9,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 namespace dltrain::report {
+
+inline constexpr double kNoValue = std::numeric_limits<double>::quiet_NaN();
 
 // One row of metrics.csv; NaN where a value does not apply (no validation split).
 struct EpochRecord {
@@ -20,6 +23,9 @@ struct EpochRecord {
   double train_seconds = 0, eval_seconds = 0;
   double images_per_second = 0;
   int64_t step = 0;  // optimizer steps done at the epoch's end
+  // The weights' moving average (train.ema), evaluated beside them; NaN without it.
+  double ema_val_loss = kNoValue, ema_val_accuracy = kNoValue;
+  double ema_test_loss = kNoValue, ema_test_accuracy = kNoValue;
 };
 
 nlohmann::json to_json(const EpochRecord& record);

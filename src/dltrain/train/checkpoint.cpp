@@ -89,6 +89,7 @@ CheckpointMeta read_meta(torch::serialize::InputArchive& archive, const std::fil
     read_optional(archive, "cpu_rng", meta.cpu_rng);
     read_optional(archive, "cuda_rng", meta.cuda_rng);
     read_optional(archive, "loss_scale", meta.loss_scale);
+    if (const std::string weights = read_string(archive, "best_weights"); !weights.empty()) meta.best_weights = weights;
   } catch (const std::exception& e) {
     throw CheckpointError(path.string() + ": damaged checkpoint metadata: " + e.what(), "use another checkpoint");
   }
@@ -98,10 +99,11 @@ CheckpointMeta read_meta(torch::serialize::InputArchive& archive, const std::fil
 // Module::load replaces tensors without comparing shapes, so compare them ourselves. It also re-points a parameter
 // that lives on another device than the archive's at the loaded CPU tensor, so the model is moved back to its
 // device afterwards (in place: the optimizer's references to the parameters stay valid).
-void load_weights(torch::serialize::InputArchive& archive, const std::filesystem::path& path, torch::nn::Module& net) {
+void load_weights(torch::serialize::InputArchive& archive, const std::filesystem::path& path, torch::nn::Module& net,
+                  const char* key = "model") {
   try {
     torch::serialize::InputArchive model_archive;
-    archive.read("model", model_archive);
+    archive.read(key, model_archive);
     std::vector<std::vector<int64_t>> expected;
     for (const auto& p : net.parameters()) expected.push_back(p.sizes().vec());
     const auto params = net.parameters();
@@ -132,6 +134,7 @@ CheckpointMeta checkpoint_meta(const report::RunRecord& record) {
   meta.best_metric = record.selection.value;
   meta.best_epoch = record.selection.epoch;
   meta.epochs_without_improvement = record.selection.evals_without_improvement;
+  meta.best_weights = record.selection.weights;
   meta.config = record.config;
   meta.info = {{"dataset", record.dataset["name"]},
                {"data_root", record.dataset["root"]},
@@ -156,11 +159,12 @@ void restore_record(const CheckpointMeta& meta, report::RunRecord& record) {
   record.selection.value = meta.best_metric;
   record.selection.epoch = meta.best_epoch;
   record.selection.evals_without_improvement = meta.epochs_without_improvement;
+  record.selection.weights = meta.best_weights;
   record.segments = report::segments_from_json(meta.segments);
 }
 
 void save_checkpoint(const std::filesystem::path& path, const CheckpointMeta& meta, torch::nn::Module& net,
-                     const torch::optim::Optimizer& optimizer) {
+                     const torch::optim::Optimizer& optimizer, torch::nn::Module* average) {
   torch::serialize::OutputArchive archive;
   archive.write("magic", c10::IValue(std::string(kCheckpointMagic)));
   archive.write("format_version", c10::IValue(kCheckpointFormat));
@@ -176,6 +180,7 @@ void save_checkpoint(const std::filesystem::path& path, const CheckpointMeta& me
   archive.write("epoch_seconds", c10::IValue(meta.epoch_seconds));
   archive.write("best_epoch", c10::IValue(meta.best_epoch));
   archive.write("epochs_without_improvement", c10::IValue(meta.epochs_without_improvement));
+  archive.write("best_weights", c10::IValue(meta.best_weights));
   write_tensor_if_defined(archive, "order", meta.order);
   write_tensor_if_defined(archive, "loss_sum", meta.loss_sum);
   write_tensor_if_defined(archive, "correct", meta.correct);
@@ -188,6 +193,11 @@ void save_checkpoint(const std::filesystem::path& path, const CheckpointMeta& me
   torch::serialize::OutputArchive optimizer_archive;
   optimizer.save(optimizer_archive);
   archive.write("optimizer", optimizer_archive);
+  if (average != nullptr) {
+    torch::serialize::OutputArchive average_archive;
+    average->save(average_archive);
+    archive.write("ema", average_archive);
+  }
   // Serialised in memory first: LibTorch's file writer throws from its destructor when the disk is
   // full, which terminates the process. Our own write reports the error and leaves the old file intact.
   std::ostringstream bytes;
@@ -196,7 +206,7 @@ void save_checkpoint(const std::filesystem::path& path, const CheckpointMeta& me
 }
 
 CheckpointMeta restore_checkpoint(const std::filesystem::path& path, torch::nn::Module& net,
-                                  torch::optim::Optimizer& optimizer) {
+                                  torch::optim::Optimizer& optimizer, torch::nn::Module* average) {
   torch::serialize::InputArchive archive;
   open_archive(path, archive);
   CheckpointMeta meta = read_meta(archive, path);
@@ -215,6 +225,14 @@ CheckpointMeta restore_checkpoint(const std::filesystem::path& path, torch::nn::
   } catch (const c10::Error& e) {
     throw CheckpointError(path.string() + ": the optimizer state does not fit: " + e.what_without_backtrace(),
                           "resume with the optimizer the run was started with (train.optimizer.name)");
+  }
+  if (average != nullptr) {
+    torch::serialize::InputArchive unused;
+    if (!archive.try_read("ema", unused)) {
+      throw CheckpointError(path.string() + ": no moving average of the weights (train.ema) in the checkpoint",
+                            "resume with the config the run was started with");
+    }
+    load_weights(archive, path, *average, "ema");
   }
   return meta;
 }

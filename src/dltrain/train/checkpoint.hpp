@@ -38,6 +38,7 @@ struct CheckpointMeta {
   double epoch_seconds = 0.0;  // training time already spent in that epoch
   int64_t best_epoch = 0;
   int64_t epochs_without_improvement = 0;  // validation passes since best_epoch (early stopping)
+  std::string best_weights = "trained";  // report::Selection::weights: "trained", or "ema"
   nlohmann::json segments = nlohmann::json::array();  // report::Segment list up to this checkpoint
   nlohmann::json history = nlohmann::json::array();  // one record per completed epoch, as in report.json
   torch::Tensor cpu_rng, cuda_rng;                   // generator states (cuda_rng in CUDA runs only)
@@ -52,8 +53,9 @@ CheckpointMeta checkpoint_meta(const report::RunRecord& record);
 void restore_record(const CheckpointMeta& meta, report::RunRecord& record);
 
 // Writes `path` through a temporary file and a rename: the old file stays intact until the new one is complete.
+// `average`: the weights' moving average (train.ema), saved beside the model for resuming.
 void save_checkpoint(const std::filesystem::path& path, const CheckpointMeta& meta, torch::nn::Module& net,
-                     const torch::optim::Optimizer& optimizer);
+                     const torch::optim::Optimizer& optimizer, torch::nn::Module* average = nullptr);
 
 struct LoadedCheckpoint {
   CheckpointMeta meta;
@@ -71,8 +73,9 @@ data::Description trained_on(const CheckpointMeta& meta, const config::Config& c
 // device, and returns the rest. The returned tensors (generator states, data order, running sums) are on the
 // CPU, whatever the training device. Throws CheckpointError like load_checkpoint, also when the weights do not
 // fit `net`.
+// With `average`, the moving average saved beside the weights is loaded into it.
 CheckpointMeta restore_checkpoint(const std::filesystem::path& path, torch::nn::Module& net,
-                                  torch::optim::Optimizer& optimizer);
+                                  torch::optim::Optimizer& optimizer, torch::nn::Module* average = nullptr);
 
 // The random generators' states (CPU, and the device's when it is a GPU) into / out of `meta`.
 void capture_rng(CheckpointMeta& meta, const torch::Device& device);

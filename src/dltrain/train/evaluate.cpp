@@ -2,17 +2,36 @@
 #include "dltrain/train/evaluate.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <utility>
 
 #include "dltrain/core/format.hpp"
 #include "dltrain/report/metrics.hpp"
 #include "dltrain/report/png.hpp"
 
 namespace dltrain::train {
+namespace {
+
+// The mean of the logits of `images` and of its four 1-pixel shifts (up, down, left, right), each brought in from a
+// black border (`black`: a black pixel after normalisation, [1, C, 1, 1]).
+torch::Tensor shifted_mean_logits(torch::nn::Sequential& net, const torch::Tensor& images, const torch::Tensor& black) {
+  const int64_t h = images.size(2), w = images.size(3);
+  const torch::Tensor padded = torch::constant_pad_nd(images - black, {1, 1, 1, 1}) + black;
+  torch::Tensor sum = net->forward(images);
+  // Where each shifted view starts in the padded batch; (1, 1) would be the image itself.
+  constexpr std::array<std::pair<int64_t, int64_t>, 4> kShifts = {{{0, 1}, {2, 1}, {1, 0}, {1, 2}}};
+  for (const auto& [dy, dx] : kShifts) {
+    sum = sum + net->forward(padded.narrow(2, dy, h).narrow(3, dx, w));
+  }
+  return sum / 5.0;
+}
+
+}  // namespace
 
 EvalResult evaluate(torch::nn::Sequential& net, const data::Split& split, int64_t batch_size,
                     const data::Normalizer& normalize, int64_t num_classes, Precision precision,
-                    const EvalCallback& after_batch, const SumAcross& sum_across, bool keep_predictions) {
+                    const EvalCallback& after_batch, const SumAcross& sum_across, bool keep_predictions, bool tta) {
   torch::NoGradGuard no_grad;
   const bool was_training = net->is_training();
   net->eval();
@@ -25,13 +44,15 @@ EvalResult evaluate(torch::nn::Sequential& net, const data::Split& split, int64_
     confidence = torch::zeros({split.size()}, torch::TensorOptions().dtype(torch::kFloat).device(device));
   }
   const int64_t batches = (split.size() + batch_size - 1) / batch_size;
+  const torch::Tensor black =
+      tta ? normalize(torch::zeros({1, split.images.size(1), 1, 1}, split.images.options())) : torch::Tensor();
   bool complete = true;
   for (int64_t b = 0; b < batches && complete; ++b) {
     const data::Batch batch = data::eval_batch(split, b, batch_size, normalize);
     torch::Tensor logits;
     {
       const ForwardScope scope(precision, device);
-      logits = net->forward(batch.images);
+      logits = tta ? shifted_mean_logits(net, batch.images, black) : net->forward(batch.images);
     }
     if (logits.scalar_type() == torch::kBFloat16 || logits.scalar_type() == torch::kHalf) {
       logits = logits.to(torch::kFloat);  // the loss in float, as in training

@@ -32,11 +32,12 @@ using SumAcross = std::function<void(torch::Tensor&)>;
 
 // Forward passes run in `precision` as in training (autocast for bf16), so eval reproduces train's numbers.
 // With `sum_across`, `split` is this worker's shard and the loss sum and confusion matrix are summed over the
-// workers before they are read: the result covers the whole split.
+// workers before they are read: the result covers the whole split. With `tta` (eval.tta), each image's logits are
+// the mean of the model's logits for it and its four 1-pixel shifts (filled with black).
 EvalResult evaluate(torch::nn::Sequential& net, const data::Split& split, int64_t batch_size,
                     const data::Normalizer& normalize, int64_t num_classes, Precision precision = Precision::kFp32,
                     const EvalCallback& after_batch = {}, const SumAcross& sum_across = {},
-                    bool keep_predictions = false);
+                    bool keep_predictions = false, bool tta = false);
 
 // The `count` images of `split` the model got wrong with the highest confidence, most confident first: index, true
 // and predicted class names, confidence, and the image as a base64 PNG (report.html shows them).

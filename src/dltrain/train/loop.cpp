@@ -34,6 +34,7 @@
 #include "dltrain/report/run_report.hpp"
 #include "dltrain/train/checkpoint.hpp"
 #include "dltrain/train/device_optim.hpp"
+#include "dltrain/train/ema.hpp"
 #include "dltrain/train/evaluate.hpp"
 #include "dltrain/train/finite_watch.hpp"
 #include "dltrain/train/resume.hpp"
@@ -115,12 +116,13 @@ class Run {
   void evaluate_epoch(report::EpochRecord& r, EpochCursor& e);
   bool select(const report::EpochRecord& r);
   RunResult finish();
+  void measure_tta();
   [[noreturn]] void end_with_error();
 
   void join_workers();
   void set_up_workers();
   EvalResult evaluate_split(torch::nn::Sequential& net, const data::Split& split, const std::string& name,
-                            bool all_workers = true);
+                            bool all_workers = true, bool tta = false);
   void record_test(const EvalResult& t, nlohmann::json& into, const std::string& model);
   void check_finite() const;
   bool stop_agreed();
@@ -148,6 +150,7 @@ class Run {
   std::optional<data::Normalizer> normalize_;
   model::Model m_;
   std::unique_ptr<DeviceOptimizer> optimizer_;
+  std::unique_ptr<WeightAverage> ema_;  // train.ema
   std::unique_ptr<dist::Group> group_;  // data-parallel runs only
   std::unique_ptr<dist::GradientSync> sync_;
   std::unique_ptr<StepRunner> steps_;
@@ -279,6 +282,7 @@ void Run::set_up_model() {
   m_ = model::build(c_.model, d_.desc.image_shape, d_.num_classes());
   m_.net->to(device_, parameter_dtype(precision_));
   set_up_workers();
+  if (c_.train.ema.decay > 0) ema_ = std::make_unique<WeightAverage>(m_.net, c_.train.ema.decay);
   optimizer_ = std::make_unique<DeviceOptimizer>(m_.net->parameters(), c_.train.optimizer);
   train_ = data::to_device(d_.train, device_);
   val_ = data::to_device(d_.val, device_);
@@ -291,8 +295,9 @@ void Run::set_up_model() {
       torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(c_.train.label_smoothing), c_.train.grad_clip,
       precision_, device_};
   settings.sync = sync_.get();
+  const data::Augmenter augment(c_.data.augment, *normalize_, d_.desc.image_shape, device_);
   steps_ = std::make_unique<StepRunner>(m_.net, *optimizer_, settings, train_, c_.train.batch_size, *normalize_,
-                                        graphs_.use, options_.world.rank, workers());
+                                        augment, graphs_.use, options_.world.rank, workers());
 }
 
 // The checkpoint's weights, optimizer state, position and random state, after the checks of the resume contract.
@@ -304,7 +309,7 @@ void Run::restore_resumed() {
                           "evaluate it with `dltrain eval`, or start a new run");
   }
   check_resume_config(resumed_.config, c_, path, steps_per_epoch_, resumed_.step);
-  resumed_ = restore_checkpoint(path, *m_.net, *optimizer_);
+  resumed_ = restore_checkpoint(path, *m_.net, *optimizer_, ema_ ? &*ema_->net() : nullptr);
   check_resume_position(resumed_, train_.size(), steps_per_epoch_, path);
   restore_record(resumed_, record_);
   restore_rng(resumed_, device_);  // after the model's initialisation drew from the generator
@@ -458,6 +463,7 @@ EpochCursor Run::train_epoch(int64_t epoch) {
     const StepOutput out = steps_->run(e.order, b);
     watch_->observe(sync_ ? sync_->any_loss_not_finite() : out.loss);
     ++record_.step;
+    if (ema_) ema_->update(m_.net, record_.step);
     e.loss_sum.add_(out.loss, 1.0 / workers());  // summed over the workers when read
     e.correct += out.correct;
     timer_->stop();
@@ -576,6 +582,18 @@ void Run::evaluate_epoch(report::EpochRecord& r, EpochCursor& e) {
     record_test(t, record_.final_test, format("the model of epoch %lld", static_cast<long long>(r.epoch)));
     final_test_epoch_ = r.epoch;
   }
+  if (ema_) {  // the moving average, measured the same way
+    if (val_.size() > 0) {
+      const EvalResult v = evaluate_split(ema_->net(), val_, "val (ema)");
+      r.ema_val_loss = v.loss;
+      r.ema_val_accuracy = v.accuracy;
+    }
+    if (c_.eval.test_during_training) {
+      const EvalResult t = evaluate_split(ema_->net(), test_, "test (ema)");
+      r.ema_test_loss = t.loss;
+      r.ema_test_accuracy = t.accuracy;
+    }
+  }
   r.eval_seconds = seconds_since(eval_start);
   progress_->set_eval_seconds(r.eval_seconds / static_cast<double>(c_.eval.every));
   if (stop_agreed()) {
@@ -587,12 +605,16 @@ void Run::evaluate_epoch(report::EpochRecord& r, EpochCursor& e) {
   }
 }
 
-// Model selection on the validation split; returns whether this epoch's model is the best so far.
+// Model selection on the validation split; returns whether this epoch's model is the best so far. With train.ema the
+// epoch's candidate is the better on validation of its trained weights and their moving average (a tie: trained).
 bool Run::select(const report::EpochRecord& r) {
   report::Selection& s = record_.selection;
   if (s.monitor.empty() || !std::isfinite(r.val_accuracy)) return false;
-  if (r.val_accuracy > s.value + c_.train.early_stopping.min_delta) {
-    s.value = r.val_accuracy;
+  const bool average_better = std::isfinite(r.ema_val_accuracy) && r.ema_val_accuracy > r.val_accuracy;
+  const double value = average_better ? r.ema_val_accuracy : r.val_accuracy;
+  if (value > s.value + c_.train.early_stopping.min_delta) {
+    s.value = value;
+    s.weights = average_better ? "ema" : "trained";
     s.epoch = r.epoch;
     s.evals_without_improvement = 0;
     return true;
@@ -613,7 +635,12 @@ RunResult Run::finish() {
     record_.history.back().test_loss = t.loss;
     record_.history.back().test_accuracy = t.accuracy;
   }
-  if (selection.epoch == last) {  // best.pt is the final model: the same evaluation, named as the headline's
+  if (ema_ && !std::isfinite(record_.history.back().ema_test_accuracy)) {
+    const EvalResult t = evaluate_split(ema_->net(), test_, "test (ema)");
+    record_.history.back().ema_test_loss = t.loss;
+    record_.history.back().ema_test_accuracy = t.accuracy;
+  }
+  if (selection.epoch == last && selection.weights == "trained") {  // best.pt is the final model: the same evaluation
     record_.selected_test = record_.final_test;
     record_.selected_test["model"] = format("best.pt (epoch %lld)", static_cast<long long>(last));
     if (record_.mistakes.is_object()) record_.mistakes["model"] = record_.selected_test["model"];
@@ -621,8 +648,10 @@ RunResult Run::finish() {
     LoadedCheckpoint best = load_checkpoint(best_pt_);
     best.model.net->to(device_);
     record_test(evaluate_split(best.model.net, test_, "test", false), record_.selected_test,
-                format("best.pt (epoch %lld)", static_cast<long long>(selection.epoch)));
+                format("best.pt (epoch %lld%s)", static_cast<long long>(selection.epoch),
+                       selection.weights == "ema" ? ", moving average" : ""));
   }
+  measure_tta();
   if (stop_agreed()) {
     interrupted("interrupted during the final evaluation; training is complete and saved in " + last_pt_.string(),
                 run_dir_);
@@ -642,6 +671,27 @@ RunResult Run::finish() {
   if (leader()) print_summary(result);
   log::set_file("");
   return result;
+}
+
+// eval.tta: the result's model (best.pt, else the final one) on the test split with shifted views, reported beside
+// the plain number and never used to select. Rank 0 measures it alone, on the whole split.
+void Run::measure_tta() {
+  if (!c_.eval.tta || !leader()) return;
+  const bool selected = record_.selection.epoch > 0;
+  torch::nn::Sequential net = m_.net;
+  if (selected) {
+    LoadedCheckpoint best = load_checkpoint(best_pt_);
+    best.model.net->to(device_);
+    net = best.model.net;
+  }
+  const nlohmann::json& plain = selected ? record_.selected_test : record_.final_test;
+  record_.tta_test = eval_json(evaluate_split(net, test_, "test (tta)", false, true), d_.desc.class_names);
+  record_.tta_test["model"] = plain["model"];
+  record_.tta_test["views"] = "the image and its 1-pixel shifts up, down, left and right; logits averaged";
+  log::info(format("test-time augmentation (5 views): test accuracy %.2f%% of %s (without: %.2f%%); reported only, "
+                   "never used to select",
+                   100.0 * record_.tta_test["accuracy"].get<double>(), plain["model"].get<std::string>().c_str(),
+                   100.0 * plain["accuracy"].get<double>()));
 }
 
 // Leaves report.json and train.log saying how the run ended, then lets the error go on to main(). A LibTorch
@@ -697,7 +747,7 @@ void Run::end_with_error() {
 // added up: the result covers exactly the whole split. A stop request ends a single process's pass early; workers
 // finish their shares (short) and agree on stopping afterwards (stop_agreed).
 EvalResult Run::evaluate_split(torch::nn::Sequential& net, const data::Split& split, const std::string& name,
-                               bool all_workers) {
+                               bool all_workers, bool tta) {
   log::debug("evaluating " + name + ": " + std::to_string(split.size()) + " images");
   const bool sharded = group_ && all_workers;
   const data::Split part = sharded ? data::shard(split, options_.world.rank, workers()) : split;
@@ -708,7 +758,7 @@ EvalResult Run::evaluate_split(torch::nn::Sequential& net, const data::Split& sp
   const SumAcross across = [&](torch::Tensor& t) { sum_across(t, "the " + name + " evaluation's sums"); };
   const bool keep = name == "test" && leader();
   EvalResult r = evaluate(net, part, c_.eval.batch_size, *normalize_, d_.num_classes(), precision_, after_batch,
-                          sharded ? across : SumAcross(), name == "test");
+                          sharded ? across : SumAcross(), name == "test", tta);
   if (sharded && r.predictions.defined()) {  // every worker's predictions, in the split's order, for rank 0's mistakes
     for (torch::Tensor* t : {&r.predictions, &r.confidence}) {
       torch::Tensor whole = torch::zeros({split.size()}, t->options());
@@ -757,7 +807,11 @@ EpochCursor Run::global_sums(const EpochCursor& e) {
 void Run::average_buffers() {
   if (!group_) return;
   torch::NoGradGuard no_grad;
-  for (torch::Tensor t : m_.net->buffers()) {
+  std::vector<torch::Tensor> buffers = m_.net->buffers();
+  if (ema_) {  // the moving average's copies of them, too
+    for (const torch::Tensor& t : ema_->net()->buffers()) buffers.push_back(t);
+  }
+  for (torch::Tensor t : buffers) {
     if (!t.is_floating_point()) continue;  // num_batches_tracked: equal on every worker
     sum_across(t, "the BatchNorm statistics' average");
     t.div_(workers());
@@ -793,7 +847,12 @@ void Run::save(const std::filesystem::path& path, const EpochCursor* cursor, dou
   }
   capture_rng(meta, device_);
   if (steps_->scaler() != nullptr) meta.loss_scale = steps_->scaler()->state();
-  save_checkpoint(path, meta, *m_.net, *optimizer_);
+  // train.ema: best.pt holds the selected weights (eval, predict and export use them as they are); last.pt holds the
+  // trained weights and, for resuming, their moving average.
+  const bool average_is_best = path == best_pt_ && record_.selection.weights == "ema";
+  if (ema_) meta.info["weights"] = average_is_best ? "ema" : "trained";
+  save_checkpoint(path, meta, average_is_best ? *ema_->net() : *m_.net, *optimizer_,
+                  ema_ && path == last_pt_ ? &*ema_->net() : nullptr);
 }
 
 void Run::write_reports(const std::string& status, const nlohmann::json& error) {
@@ -825,6 +884,8 @@ void Run::log_epoch(const report::EpochRecord& r, bool improved) const {
                             static_cast<long long>(c_.train.epochs), r.train_loss, 100.0 * r.train_accuracy);
   if (std::isfinite(r.val_accuracy)) line += format("  val loss %.4f acc %.2f%%", r.val_loss, 100.0 * r.val_accuracy);
   if (std::isfinite(r.test_accuracy)) line += format("  test loss %.4f acc %.2f%%", r.test_loss, 100.0 * r.test_accuracy);
+  if (std::isfinite(r.ema_val_accuracy)) line += format("  ema val %.2f%%", 100.0 * r.ema_val_accuracy);
+  if (std::isfinite(r.ema_test_accuracy)) line += format("  ema test %.2f%%", 100.0 * r.ema_test_accuracy);
   line += format("  lr %.3g  %.1f s  %.0f img/s%s", r.lr, r.train_seconds, r.images_per_second, improved ? "  *best" : "");
   log::info(line);
 }
@@ -833,8 +894,8 @@ void Run::print_summary(const RunResult& result) const {
   const nlohmann::json& test = result.result_model == "best.pt" ? record_.selected_test : record_.final_test;
   const std::string whose =
       result.result_model == "best.pt"
-          ? format("best.pt, epoch %lld, chosen by val accuracy %.2f%%", static_cast<long long>(result.result_epoch),
-                   100.0 * record_.selection.value)
+          ? format("best.pt, epoch %lld%s, chosen by val accuracy %.2f%%", static_cast<long long>(result.result_epoch),
+                   record_.selection.weights == "ema" ? " (moving average)" : "", 100.0 * record_.selection.value)
           : format("the final model, epoch %lld; no validation split, so no selection",
                    static_cast<long long>(result.result_epoch));
   log::info(format("done: test accuracy %.2f%% ± %.2f%% (loss %.4f) of %s", 100.0 * result.test_accuracy,

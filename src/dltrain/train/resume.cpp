@@ -54,6 +54,7 @@ const std::vector<ResumableKey>& resumable_keys() {
       {"/train/distributed/overlap", "when the gradients are sent, not what they are"},
       {"/run/output_dir", "the run continues in its own directory"},
       {"/data/root", "where the same data is found"},
+      {"/eval/tta", "an extra measurement of the result, not training"},
   };
   return keys;
 }

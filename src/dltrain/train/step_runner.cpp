@@ -86,7 +86,7 @@ struct StepRunner::Graph {
 
 StepRunner::StepRunner(torch::nn::Sequential net, torch::optim::Optimizer& optimizer, const StepSettings& settings,
                        const data::Split& train, int64_t batch_size, const data::Normalizer& normalize,
-                       bool cuda_graphs, int rank, int workers)
+                       const data::Augmenter& augment, bool cuda_graphs, int rank, int workers)
     : net_(std::move(net)),
       optimizer_(optimizer),
       settings_(settings),
@@ -94,7 +94,8 @@ StepRunner::StepRunner(torch::nn::Sequential net, torch::optim::Optimizer& optim
       batch_size_(batch_size),
       local_batch_(batch_size / workers),
       slice_offset_(rank * (batch_size / workers)),
-      normalize_(normalize) {
+      normalize_(normalize),
+      augment_(augment) {
   if (settings_.precision == Precision::kFp16) {
     scaler_.emplace(settings_.device);
     settings_.scaler = &*scaler_;
@@ -109,11 +110,17 @@ StepRunner::StepRunner(torch::nn::Sequential net, torch::optim::Optimizer& optim
 
 StepRunner::~StepRunner() = default;
 
+data::Batch StepRunner::batch(const torch::Tensor& indices) const {
+  data::Batch b = data::train_batch(train_, indices, 0, local_batch_, normalize_);
+  b.images = augment_(b.images);
+  return b;
+}
+
 StepOutput StepRunner::run(const torch::Tensor& order, int64_t b) {
   const int64_t begin = b * batch_size_ + slice_offset_;
   const torch::Tensor slice = order.slice(0, begin, begin + local_batch_);
   if (!graph_) {
-    return train_step(net_, optimizer_, data::train_batch(train_, slice, 0, local_batch_, normalize_), settings_);
+    return train_step(net_, optimizer_, batch(slice), settings_);
   }
 #ifdef DLTRAIN_WITH_CUDA
   Graph& g = *graph_;
@@ -131,7 +138,7 @@ StepOutput StepRunner::run(const torch::Tensor& order, int64_t b) {
   {
     const c10::cuda::CUDAStreamGuard on_side(g.side);
     const auto step = [&] {
-      return train_step(net_, optimizer_, data::train_batch(train_, g.indices, 0, local_batch_, normalize_), settings_);
+      return train_step(net_, optimizer_, batch(g.indices), settings_);
     };
     if (g.steps < kWarmupSteps) {
       g.out = step();

@@ -10,6 +10,7 @@
 
 #include <torch/torch.h>
 
+#include "dltrain/data/augment.hpp"
 #include "dltrain/data/batches.hpp"
 #include "dltrain/train/grad_scaler.hpp"
 #include "dltrain/train/step.hpp"
@@ -31,10 +32,10 @@ class StepRunner {
   static constexpr int kWarmupSteps = 3;
 
   // `batch_size` is the global batch; in a data-parallel run of `workers` workers, this one (`rank`) trains on the
-  // rank-th of `workers` equal, disjoint slices of each global batch.
+  // rank-th of `workers` equal, disjoint slices of each global batch. Each batch is normalised, then augmented.
   StepRunner(torch::nn::Sequential net, torch::optim::Optimizer& optimizer, const StepSettings& settings,
-             const data::Split& train, int64_t batch_size, const data::Normalizer& normalize, bool cuda_graphs,
-             int rank = 0, int workers = 1);
+             const data::Split& train, int64_t batch_size, const data::Normalizer& normalize,
+             const data::Augmenter& augment, bool cuda_graphs, int rank = 0, int workers = 1);
   ~StepRunner();
   StepRunner(const StepRunner&) = delete;
   StepRunner& operator=(const StepRunner&) = delete;
@@ -46,6 +47,9 @@ class StepRunner {
   GradScaler* scaler() { return scaler_ ? &*scaler_ : nullptr; }
 
  private:
+  // The training batch at `indices` (positions in the split), normalised and augmented.
+  data::Batch batch(const torch::Tensor& indices) const;
+
   torch::nn::Sequential net_;
   torch::optim::Optimizer& optimizer_;
   StepSettings settings_;
@@ -54,6 +58,7 @@ class StepRunner {
   int64_t local_batch_;  // this worker's slice of it
   int64_t slice_offset_;  // where the slice starts in the global batch
   data::Normalizer normalize_;
+  data::Augmenter augment_;
   std::optional<GradScaler> scaler_;
   struct Graph;  // CUDA builds only
   std::unique_ptr<Graph> graph_;
