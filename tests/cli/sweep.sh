@@ -83,6 +83,8 @@ rc=$?
 check "stopped sweep: exit 130 (got $rc)" test $rc -eq 130
 check "stopped sweep: the hint names the resume command" grep -q "dltrain sweep --resume i/tiny-sweep" i.err
 cp i/tiny-sweep/sweep.json stopped.json
+# A run the SIGINT reached while it was still setting up has no checkpoint: the resume starts it afresh.
+(cd i/tiny-sweep && ls -d runs/*/checkpoints/last.pt 2>/dev/null | sed 's|/checkpoints/last.pt||') >saved.txt
 check "stopped sweep: sweep.json records completed, interrupted and pending runs" "$PYTHON" - stopped.json <<'PY'
 import json, sys
 runs = json.load(open(sys.argv[1]))["runs"]
@@ -93,9 +95,10 @@ PY
 expect 0 "i/tiny-sweep/summary.json" "$DLTRAIN" sweep --resume i/tiny-sweep --jobs 2
 check "resumed sweep: the runs finished before the stop are unchanged" md5sum --quiet -c finished.md5
 check "resumed sweep: all 8 runs completed, stopped ones continued in their own directory" \
-  "$PYTHON" - i/tiny-sweep stopped.json <<'PY'
+  "$PYTHON" - i/tiny-sweep stopped.json saved.txt <<'PY'
 import json, os, sys
 d, stopped = sys.argv[1], json.load(open(sys.argv[2]))["runs"]
+saved = open(sys.argv[3]).read().split()
 s = json.load(open(f"{d}/summary.json"))
 assert s["complete"] and s["exit_code"] == 0 and len(s["rows"]) == 4, s
 assert len(s["runs"]) == 8 and all(r["status"] == "completed" for r in s["runs"]), s["runs"]
@@ -103,7 +106,7 @@ assert sum(r["completed"] for r in s["rows"]) == 8
 assert sorted(os.listdir(f"{d}/runs")) == sorted(r["name"] for r in s["runs"]), os.listdir(f"{d}/runs")
 continued = 0
 for before, after in zip(stopped, s["runs"]):
-    if before["status"] == "interrupted" and before["run_dir"]:
+    if before["status"] == "interrupted" and before["run_dir"] in saved:
         report = json.load(open(f"{d}/{before['run_dir']}/report.json"))
         assert len(report["segments"]) == 2 and report["segments"][0]["how"] == "interrupted", report["segments"]
         assert len(report["epochs"]) == 60, len(report["epochs"])
