@@ -40,6 +40,10 @@ Augmenter::Augmenter(const config::AugmentConfig& settings, const Normalizer& no
                                               .mode(torch::kBicubic)
                                               .align_corners(true))
                       .view({kKnots * kKnots, -1});
+    // Made here, not per batch: a host-to-device copy in the step would also break a CUDA graph capture.
+    pixels_to_grid_ = torch::tensor({2.0 / static_cast<double>(image_shape.at(2)),
+                                     2.0 / static_cast<double>(image_shape.at(1))},
+                                    black_.options());
   }
 }
 
@@ -76,7 +80,7 @@ torch::Tensor Augmenter::warp(const torch::Tensor& x) const {
   if (s_.elastic > 0) {  // knots [B, 2, 16] -> a displacement field [B, H, W, 2] in pixels -> normalised
     const torch::Tensor knots = torch::randn({b, 2, kKnots * kKnots}, o).mul_(s_.elastic);
     const torch::Tensor field = torch::matmul(knots, knot_basis_).transpose(1, 2).reshape({b, h, w, 2});
-    grid.add_(field * torch::tensor({2.0 / static_cast<double>(w), 2.0 / static_cast<double>(h)}, o));
+    grid.add_(field * pixels_to_grid_);
   }
   const torch::Tensor moved = F::grid_sample(x - black_, grid, F::GridSampleFuncOptions()
                                                                    .mode(torch::kBilinear)

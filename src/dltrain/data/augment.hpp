@@ -36,6 +36,7 @@ class Augmenter {
   config::AugmentConfig s_;
   torch::Tensor black_;  // [1, C, 1, 1]
   torch::Tensor knot_basis_;  // elastic: [16, H * W], each of the 4 x 4 knots' bicubic spread over the image
+  torch::Tensor pixels_to_grid_;  // elastic: [2], pixels to grid_sample's normalised (x, y) units
   bool active_ = false;
   bool warps_ = false;  // rotation, zoom, shear or elastic distortion asked: one grid_sample does all of it
 };
